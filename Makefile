@@ -1,0 +1,30 @@
+# The commands a newcomer and CI run. Each one installs what it needs first.
+PORT ?= 8000
+export PORT
+
+.PHONY: run test bench setup lint db-start db-stop clean
+
+setup:  ## install OS packages, the virtualenv and the npm packages (idempotent)
+	bash scripts/setup.sh
+
+run:    ## set up, start PostGIS, migrate, load demo data once, serve on 127.0.0.1:$(PORT)
+	bash scripts/run.sh
+
+test:   ## set up, then lint, type-check and run the whole test suite
+	bash scripts/test.sh
+
+bench:  ## benchmarks against peer servers (QUICK=1 for a short run)
+	bash scripts/bench.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+db-start:
+	bash scripts/db.sh start
+
+db-stop:
+	bash scripts/db.sh stop
+
+clean:  ## stop the local cluster and delete local data (database, media)
+	bash scripts/db.sh stop || true
+	rm -rf .data

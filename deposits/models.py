@@ -1,0 +1,159 @@
+"""Member states, the commodity vocabulary and mineral occurrences."""
+
+from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Transform
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, GistIndex
+
+
+class MemberState(models.Model):
+    """An ASEAN member state; the list is data (Timor-Leste joined in 2025)."""
+
+    code = models.CharField(max_length=3, unique=True, help_text="ISO 3166-1 alpha-3")
+    name = models.CharField(max_length=100, unique=True)
+    accession_year = models.PositiveSmallIntegerField()
+    boundary = models.MultiPolygonField(srid=4326, null=True, blank=True)
+    boundary_3857 = models.GeneratedField(
+        expression=Transform("boundary", 3857),
+        output_field=models.MultiPolygonField(srid=3857, null=True),
+        db_persist=True,
+    )
+    boundary_source = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [GistIndex(name="memberstate_boundary_3857", fields=["boundary_3857"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommodityGroup(models.TextChoices):
+    PRECIOUS = "precious", "Precious metals"
+    BASE = "base", "Base metals"
+    CRITICAL = "critical", "Battery and critical minerals"
+    RARE_EARTHS = "rare_earths", "Rare earths"
+    INDUSTRIAL = "industrial", "Industrial minerals"
+    ENERGY = "energy", "Energy minerals"
+    CONSTRUCTION = "construction", "Construction materials"
+
+
+class Commodity(models.Model):
+    """A term of the CGI commodity code vocabulary (http://resource.geosciml.org/classifier/cgi/commodity-code/)."""
+
+    code = models.SlugField(max_length=60, unique=True, help_text="CGI commodity-code term")
+    name = models.CharField(max_length=100)
+    symbol = models.CharField(max_length=10, blank=True, help_text="Chemical symbol, if any")
+    group = models.CharField(max_length=20, choices=CommodityGroup.choices)
+    aliases = ArrayField(
+        models.CharField(max_length=100), default=list, blank=True,
+        help_text="Other names met in source files, matched case-insensitively on import.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "commodities"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def uri(self) -> str:
+        return f"http://resource.geosciml.org/classifier/cgi/commodity-code/{self.code}"
+
+
+class OccurrenceStatus(models.TextChoices):
+    OCCURRENCE = "occurrence", "Occurrence"
+    PROSPECT = "prospect", "Prospect"
+    DEPOSIT = "deposit", "Deposit"
+    OPERATING_MINE = "operating_mine", "Operating mine"
+    CLOSED_MINE = "closed_mine", "Closed mine"
+    PAST_PRODUCER = "past_producer", "Past producer"
+
+
+class ReportingCode(models.TextChoices):
+    JORC = "jorc", "JORC"
+    NI_43_101 = "ni43101", "NI 43-101"
+    OTHER = "other", "Other"
+    NONE = "", "Not reported"
+
+
+class LocationAccuracy(models.TextChoices):
+    EXACT = "exact", "Within 100 m"
+    APPROXIMATE = "approximate", "Within 1 km"
+    DISTRICT = "district", "District or area"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class MineralOccurrence(models.Model):
+    name = models.CharField(max_length=300)
+    other_names = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT)
+    province = models.CharField(max_length=200, blank=True)
+    geom = models.PointField(srid=4326)
+    geom_3857 = models.GeneratedField(
+        expression=Transform("geom", 3857),
+        output_field=models.PointField(srid=3857),
+        db_persist=True,
+    )
+    commodities = models.ManyToManyField(
+        Commodity, through="OccurrenceCommodity", related_name="occurrences"
+    )
+    deposit_type = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=20, choices=OccurrenceStatus.choices, default=OccurrenceStatus.OCCURRENCE
+    )
+    resource_mt = models.FloatField(
+        null=True, blank=True, help_text="Ore resource, million metric tonnes"
+    )
+    grades = models.JSONField(
+        default=dict, blank=True,
+        help_text='Grades by commodity code, e.g. {"copper": {"value": 0.5, "unit": "%"}}',
+    )
+    reporting_code = models.CharField(
+        max_length=10, choices=ReportingCode.choices, default=ReportingCode.NONE, blank=True
+    )
+    resource_date = models.DateField(null=True, blank=True)
+    location_accuracy = models.CharField(
+        max_length=20, choices=LocationAccuracy.choices, default=LocationAccuracy.UNKNOWN
+    )
+    dataset = models.ForeignKey(
+        "layers.Dataset", on_delete=models.CASCADE, related_name="occurrences"
+    )
+    source_id = models.CharField(max_length=100, blank=True, help_text="Identifier in the source")
+    references = models.TextField(blank=True)
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text="Source columns kept as found, for lossless export."
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["deposit_type"]),
+            GinIndex(name="occurrence_name_trgm", fields=["name"], opclasses=["gin_trgm_ops"]),
+            GistIndex(name="occurrence_geom_3857", fields=["geom_3857"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommodityRank(models.TextChoices):
+    MAIN = "main", "Main"
+    SECONDARY = "secondary", "Secondary"
+
+
+class OccurrenceCommodity(models.Model):
+    occurrence = models.ForeignKey(
+        MineralOccurrence, on_delete=models.CASCADE, related_name="commodity_links"
+    )
+    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="+")
+    rank = models.CharField(max_length=10, choices=CommodityRank.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["occurrence", "commodity"], name="one_rank_per_commodity")
+        ]
+        indexes = [models.Index(fields=["commodity", "occurrence"])]

@@ -1,0 +1,213 @@
+"""Reads of mineral occurrences. Filters are parsed once and turned into one SQL condition,
+shared by the GeoJSON API and the vector tiles, so both always show the same features."""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+
+from deposits.models import Commodity, MemberState, OccurrenceStatus
+from layers.models import Dataset
+from layers.selectors import data_version, dataset_visibility_where
+from webgis.lib.errors import BadRequest
+from webgis.lib.mvt import Where
+from webgis.lib.params import BBox, parse_bbox, parse_choices, parse_text
+
+FILTER_PARAMS = ("commodity", "member_state", "status", "deposit_type", "bbox", "q", "dataset")
+OCCURRENCE_TABLE = "deposits_mineraloccurrence"
+
+
+@dataclass(frozen=True)
+class OccurrenceFilters:
+    commodity_ids: list[int] = field(default_factory=list)
+    member_state_ids: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    deposit_types: list[str] = field(default_factory=list)
+    bbox: BBox | None = None
+    text: str = ""
+    dataset_slugs: list[str] = field(default_factory=list)
+
+    def where(self) -> Where:
+        """The filters as SQL over the occurrence table aliased `t`."""
+        parts: list[Where] = []
+        if self.commodity_ids:
+            parts.append(
+                Where(
+                    "EXISTS (SELECT 1 FROM deposits_occurrencecommodity oc"
+                    " WHERE oc.occurrence_id = t.id AND oc.commodity_id = ANY(%s))",
+                    [self.commodity_ids],
+                )
+            )
+        if self.member_state_ids:
+            parts.append(Where("t.member_state_id = ANY(%s)", [self.member_state_ids]))
+        if self.statuses:
+            parts.append(Where("t.status = ANY(%s)", [self.statuses]))
+        if self.deposit_types:
+            parts.append(Where("t.deposit_type = ANY(%s)", [self.deposit_types]))
+        if self.bbox:
+            parts.append(Where("t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", list(self.bbox)))
+        if self.text:
+            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            parts.append(
+                Where(
+                    "(t.name ILIKE %s OR array_to_string(t.other_names, ' ') ILIKE %s)",
+                    [pattern, pattern],
+                )
+            )
+        if self.dataset_slugs:
+            parts.append(
+                Where(
+                    "t.dataset_id IN (SELECT id FROM layers_dataset WHERE slug = ANY(%s))",
+                    [self.dataset_slugs],
+                )
+            )
+        combined = Where()
+        for part in parts:
+            combined = combined & part
+        return combined
+
+
+def occurrence_vocabulary() -> dict[str, Any]:
+    """Allowed filter values, cached until the data version changes."""
+    version = data_version()
+    key = f"occurrence-vocabulary:{version}"
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    commodities: dict[str, int] = {}
+    for pk, code, symbol in Commodity.objects.values_list("id", "code", "symbol"):
+        commodities[code.lower()] = pk
+        if symbol:
+            commodities.setdefault(symbol.lower(), pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT deposit_type FROM {OCCURRENCE_TABLE} WHERE deposit_type <> ''"
+        )
+        deposit_types = [row[0] for row in cursor.fetchall()]
+    vocabulary = {
+        "commodities": commodities,
+        "member_states": dict(MemberState.objects.values_list("code", "id")),
+        "deposit_types": deposit_types,
+        "datasets": list(Dataset.objects.values_list("slug", flat=True)),
+    }
+    cache.set(key, vocabulary, 300)
+    return vocabulary
+
+
+def occurrence_filters_parse(params: Mapping[str, str]) -> OccurrenceFilters:
+    """Validates every filter value against the vocabulary; unknown values are a 400."""
+    vocabulary = occurrence_vocabulary()
+    commodity_keys = parse_choices(params, "commodity", vocabulary["commodities"].keys())
+    state_codes = parse_choices(params, "member_state", vocabulary["member_states"].keys())
+    return OccurrenceFilters(
+        commodity_ids=sorted({vocabulary["commodities"][k] for k in commodity_keys}),
+        member_state_ids=[vocabulary["member_states"][c] for c in state_codes],
+        statuses=parse_choices(params, "status", OccurrenceStatus.values),
+        deposit_types=parse_choices(params, "deposit_type", vocabulary["deposit_types"]),
+        bbox=parse_bbox(params.get("bbox")),
+        text=parse_text(params.get("q"), field="q"),
+        dataset_slugs=parse_choices(params, "dataset", vocabulary["datasets"], normalise=False),
+    )
+
+
+def _commodities_json(alias: str = "t") -> str:
+    return (
+        "(SELECT coalesce(json_agg(json_build_object('code', c.code, 'name', c.name,"
+        " 'symbol', c.symbol, 'group', c.group, 'rank', oc.rank) ORDER BY oc.rank, c.name), '[]')"
+        " FROM deposits_occurrencecommodity oc JOIN deposits_commodity c ON c.id = oc.commodity_id"
+        f" WHERE oc.occurrence_id = {alias}.id)"
+    )
+
+
+def _properties_json(*, full: bool) -> str:
+    extra = (
+        ", 'references', t.references, 'attributes', t.attributes, 'source_id', t.source_id,"
+        " 'dataset_citation', d.citation, 'dataset_licence', d.licence"
+        if full
+        else ""
+    )
+    return (
+        "json_build_object('name', t.name, 'other_names', t.other_names,"
+        " 'member_state', ms.code, 'member_state_name', ms.name, 'province', t.province,"
+        f" 'commodities', {_commodities_json()}, 'deposit_type', t.deposit_type,"
+        " 'status', t.status, 'resource_mt', t.resource_mt, 'grades', t.grades,"
+        " 'reporting_code', t.reporting_code, 'resource_date', t.resource_date,"
+        " 'location_accuracy', t.location_accuracy, 'dataset', d.slug, 'dataset_title', d.title,"
+        f" 'url', '/occurrences/' || t.id || '/'{extra})"
+    )
+
+
+def _feature_sql(*, full: bool) -> str:
+    # Concatenated as text: ST_AsGeoJSON output is used as is, never re-parsed.
+    return (
+        "'{\"type\":\"Feature\",\"id\":' || t.id || ',\"geometry\":' || ST_AsGeoJSON(t.geom, 6)"
+        f" || ',\"properties\":' || {_properties_json(full=full)}::text || '}}'"
+    )
+
+
+_FROM = (
+    f"FROM {OCCURRENCE_TABLE} t"
+    " JOIN deposits_memberstate ms ON ms.id = t.member_state_id"
+    " JOIN layers_dataset d ON d.id = t.dataset_id"
+)
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    features_json: str  # comma-separated Feature objects
+    number_returned: int
+    number_matched: int
+
+
+def occurrences_geojson_page(
+    *, filters: OccurrenceFilters, user: Any, limit: int, offset: int
+) -> FeaturePage:
+    where = dataset_visibility_where(user=user) & filters.where()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {OCCURRENCE_TABLE} t WHERE {where.sql}", list(where.params)
+        )
+        (matched,) = cursor.fetchone() or (0,)
+        cursor.execute(
+            f"""SELECT count(*), coalesce(string_agg(feature, ',' ORDER BY ord), '') FROM (
+                    SELECT row_number() OVER () AS ord, {_feature_sql(full=False)} AS feature
+                    {_FROM} WHERE {where.sql} ORDER BY t.id LIMIT %s OFFSET %s
+                ) page""",
+            [*where.params, limit, offset],
+        )
+        returned, features = cursor.fetchone() or (0, "")
+    return FeaturePage(features_json=features, number_returned=returned, number_matched=matched)
+
+
+def occurrence_geojson(*, occurrence_id: int, user: Any) -> str | None:
+    where = dataset_visibility_where(user=user) & Where("t.id = %s", [occurrence_id])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_feature_sql(full=True)} {_FROM} WHERE {where.sql}", list(where.params))
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def occurrence_names_matching(*, text: str, user: Any, limit: int = 10) -> list[dict[str, Any]]:
+    """Name search for the map's search box: best matches first, with coordinates to jump to."""
+    where = dataset_visibility_where(user=user) & OccurrenceFilters(text=text).where()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT t.id, t.name, ms.code, ST_X(t.geom), ST_Y(t.geom) {_FROM}
+                WHERE {where.sql} ORDER BY similarity(t.name, %s) DESC, t.name LIMIT %s""",
+            [*where.params, text, limit],
+        )
+        rows = cursor.fetchall()
+    return [
+        {"id": r[0], "name": r[1], "member_state": r[2], "lon": r[3], "lat": r[4]} for r in rows
+    ]
+
+
+def member_states_version() -> str:
+    """Changes whenever a boundary is loaded or edited (tile URLs carry it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), max(updated_at) FROM deposits_memberstate")
+        count, latest = cursor.fetchone() or (0, None)
+    return hashlib.sha256(f"{count}:{latest}".encode()).hexdigest()[:12]

@@ -1,0 +1,28 @@
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from deposits.models import MineralOccurrence
+from layers.selectors import datasets_visible
+
+
+def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """All attributes of one occurrence, its references and a small map."""
+    visible = MineralOccurrence.objects.filter(dataset__in=datasets_visible(user=request.user))
+    occurrence = (
+        visible.select_related("member_state", "dataset")
+        .prefetch_related("commodity_links__commodity")
+        .filter(pk=pk)
+        .first()
+    )
+    if occurrence is None:
+        raise Http404("No such occurrence.")
+    links = sorted(occurrence.commodity_links.all(), key=lambda link: (link.rank, link.commodity.name))
+    return render(
+        request,
+        "deposits/occurrence.html",
+        {
+            "occurrence": occurrence,
+            "commodity_links": links,
+            "point": {"lon": occurrence.geom.x, "lat": occurrence.geom.y},
+        },
+    )

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make run`: set up, start the local PostGIS, migrate, load the demo data once, serve.
+source "$(dirname "$0")/lib.sh"
+bash scripts/setup.sh
+local_env
+started=""
+if [ -n "${AMDIS_LOCAL_DB:-}" ]; then
+  [ "$(bash scripts/db.sh start)" = started ] && started=1
+fi
+cleanup() {
+  trap - INT TERM EXIT
+  [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [ -n "$started" ]; then log "Stopping the local PostGIS cluster"; bash scripts/db.sh stop; fi
+}
+trap cleanup INT TERM EXIT
+
+"$PY" manage.py migrate --noinput -v 0
+"$PY" manage.py collectstatic --noinput -v 0
+"$PY" manage.py load_demo
+log "AMDIS is at http://127.0.0.1:${PORT:-8000}/  (map: /map/, API: /api/occurrences/). Ctrl-C stops it."
+"$VENV/bin/gunicorn" webgis.wsgi:application \
+  --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-4}" \
+  --access-logfile - --timeout 60 &
+server_pid=$!
+wait "$server_pid"

@@ -1,0 +1,168 @@
+"""Mapbox Vector Tiles built in PostGIS (ST_AsMVT), and the registry of tile layers.
+
+Geometry is stored in EPSG:3857 (generated columns), so a tile query filters with the
+spatial index on `geom_3857 && ST_TileEnvelope(z, x, y)` and never transforms a whole table.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.http import QueryDict
+
+from webgis.lib.tiles import Tile
+
+EXTENT = 4096
+BUFFER = 64
+# Points are merged into cells of CLUSTER_GRID x CLUSTER_GRID per tile (4 px at 256 px tiles),
+# so a tile holds at most 4,096 point features whatever the data density.
+CLUSTER_GRID = 64
+
+SqlParams = list[Any]
+
+
+@dataclass(frozen=True)
+class Where:
+    """A SQL condition over the alias `t`, with its parameters."""
+
+    sql: str = "TRUE"
+    params: Sequence[Any] = ()
+
+    def __and__(self, other: "Where") -> "Where":
+        return Where(f"({self.sql}) AND ({other.sql})", [*self.params, *other.params])
+
+
+def _select_list(properties: Mapping[str, str]) -> str:
+    return "".join(f', {expr} AS "{name}"' for name, expr in properties.items())
+
+
+def feature_tile_sql(
+    *,
+    layer: str,
+    table: str,
+    properties: Mapping[str, str],
+    where: Where,
+    tile: Tile,
+    max_features: int,
+    min_feature_px: float = 0.0,
+    geom_column: str = "geom_3857",
+) -> tuple[str, SqlParams]:
+    """Lines or polygons: simplified to the tile's pixel size, tiny features dropped at low zoom."""
+    pixel = tile.width_m / 256
+    size_filter = ""
+    size_params: SqlParams = []
+    if min_feature_px > 0:
+        # Compare the bounding box with the pixel size: cheap, and uses no vertex.
+        size_filter = (
+            f" AND (ST_XMax(t.{geom_column}) - ST_XMin(t.{geom_column}) > %s"
+            f" OR ST_YMax(t.{geom_column}) - ST_YMin(t.{geom_column}) > %s)"
+        )
+        size_params = [pixel * min_feature_px, pixel * min_feature_px]
+    sql = f"""
+        WITH bounds AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env),
+        features AS (
+            SELECT t.id,
+                   ST_AsMVTGeom(ST_Simplify(t.{geom_column}, %s, true), bounds.env, {EXTENT}, {BUFFER}, true)
+                       AS geom
+                   {_select_list(properties)}
+            FROM {table} t, bounds
+            WHERE t.{geom_column} && bounds.env AND ({where.sql}){size_filter}
+            LIMIT %s
+        )
+        SELECT ST_AsMVT(features.*, %s, {EXTENT}, 'geom', 'id') FROM features WHERE geom IS NOT NULL
+    """
+    params: SqlParams = [
+        tile.z, tile.x, tile.y, pixel / 4, *where.params, *size_params, max_features, layer,
+    ]
+    return sql, params
+
+
+def clustered_point_tile_sql(
+    *,
+    layer: str,
+    table: str,
+    properties: Mapping[str, str],
+    where: Where,
+    tile: Tile,
+    grid: int = CLUSTER_GRID,
+) -> tuple[str, SqlParams]:
+    """Points merged per grid cell: `count` > 1 marks a cluster, single points carry properties.
+
+    At high zoom a cell is 4 screen pixels, so only points that would overlap are merged.
+    """
+    sql = f"""
+        WITH bounds AS (
+            SELECT env, ST_XMin(env) AS x0, ST_YMax(env) AS y0,
+                   (ST_XMax(env) - ST_XMin(env)) / %s AS cell
+            FROM (SELECT ST_TileEnvelope(%s, %s, %s) AS env) e
+        ),
+        cells AS (
+            SELECT count(*) AS n, min(t.id) AS id,
+                   avg(ST_X(t.geom_3857)) AS cx, avg(ST_Y(t.geom_3857)) AS cy
+            FROM {table} t, bounds
+            WHERE t.geom_3857 && bounds.env AND ({where.sql})
+            GROUP BY floor((ST_X(t.geom_3857) - bounds.x0) / bounds.cell),
+                     floor((bounds.y0 - ST_Y(t.geom_3857)) / bounds.cell)
+        ),
+        features AS (
+            SELECT c.id, c.n AS count,
+                   ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.cx, c.cy), 3857), bounds.env,
+                                {EXTENT}, {BUFFER}, true) AS geom
+                   {_select_list(properties)}
+            FROM cells c CROSS JOIN bounds
+            LEFT JOIN {table} t ON t.id = c.id AND c.n = 1
+        )
+        SELECT ST_AsMVT(features.*, %s, {EXTENT}, 'geom', 'id') FROM features WHERE geom IS NOT NULL
+    """
+    params: SqlParams = [grid, tile.z, tile.x, tile.y, *where.params, layer]
+    return sql, params
+
+
+def run_tile_query(sql: str, params: SqlParams) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+@dataclass
+class TileLayer:
+    """A vector tile layer; apps declare one per map layer and register it."""
+
+    name: str
+    title: str
+    description: str
+    geometry_type: str  # "point", "line" or "polygon"
+    fields: dict[str, str] = field(default_factory=dict)
+    min_zoom: int = 0
+    max_zoom: int = 22
+
+    def tile_sql(self, tile: Tile, query: QueryDict, user: Any) -> tuple[str, SqlParams]:
+        raise NotImplementedError
+
+    def version(self, user: Any) -> str:
+        raise NotImplementedError
+
+    def allowed_params(self) -> set[str]:
+        return {"v"}
+
+    def is_restricted(self, user: Any) -> bool:
+        """True when this user may see data the public cannot (response must be private)."""
+        return bool(getattr(user, "is_staff", False))
+
+
+_REGISTRY: dict[str, TileLayer] = {}
+
+
+def register(layer: TileLayer) -> TileLayer:
+    _REGISTRY[layer.name] = layer
+    return layer
+
+
+def get_layer(name: str) -> TileLayer | None:
+    return _REGISTRY.get(name)
+
+
+def all_layers() -> list[TileLayer]:
+    return list(_REGISTRY.values())

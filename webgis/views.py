@@ -1,0 +1,135 @@
+"""Project-wide views: health check, the map page and the vector tile endpoints."""
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from deposits.models import Commodity, MemberState, OccurrenceStatus
+from webgis.lib.errors import BadRequest, json_error
+from webgis.lib.mvt import all_layers, get_layer, run_tile_query
+from webgis.lib.params import reject_unknown
+from webgis.lib.tiles import MAX_ZOOM, Tile
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers, 503 otherwise (for load balancers and `make run`)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        connection.close()
+        return JsonResponse({"status": "unavailable", "database": "down"}, status=503,
+                            headers={"Retry-After": "5"})
+    return JsonResponse({"status": "ok", "database": "up"})
+
+
+def _unknown_layer(name: str) -> JsonResponse:
+    names = ", ".join(sorted(layer.name for layer in all_layers()))
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": f"No tile layer {name[:60]!r}. Layers: {names}."}},
+        status=404,
+    )
+
+
+@require_GET
+def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
+    tile_layer = get_layer(layer)
+    if tile_layer is None:
+        return _unknown_layer(layer)
+    try:
+        tile = Tile.parse(z, x, y)
+        reject_unknown(request.GET, tile_layer.allowed_params())
+        sql, params = tile_layer.tile_sql(tile, request.GET, request.user)
+    except BadRequest as exc:
+        return json_error(exc)
+    current = tile_layer.version(request.user)
+    body = run_tile_query(sql, params)
+    response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
+    if tile_layer.is_restricted(request.user):
+        response["Cache-Control"] = "private, max-age=0"
+    elif request.GET.get("v") == current:
+        # The URL names the data version, so this exact tile never changes.
+        response["Cache-Control"] = IMMUTABLE
+    else:
+        response["Cache-Control"] = "public, max-age=60"
+    response["ETag"] = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if request.headers.get("If-None-Match") == response["ETag"]:
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = response["ETag"]
+        not_modified["Cache-Control"] = response["Cache-Control"]
+        return not_modified
+    return response
+
+
+@require_GET
+def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
+    """TileJSON 3.0.0 for one layer; its tile URL carries the current data version."""
+    tile_layer = get_layer(layer)
+    if tile_layer is None:
+        return _unknown_layer(layer)
+    version = tile_layer.version(request.user)
+    template = request.build_absolute_uri(
+        reverse("vector-tile", args=[layer, "0", "0", "0"])
+    ).replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+    doc: dict[str, Any] = {
+        "tilejson": "3.0.0",
+        "name": tile_layer.title,
+        "description": tile_layer.description,
+        "version": "1.0.0",
+        "attribution": "AMDIS",
+        "scheme": "xyz",
+        "tiles": [f"{template}?v={version}"],
+        "minzoom": tile_layer.min_zoom,
+        "maxzoom": min(tile_layer.max_zoom, MAX_ZOOM),
+        "bounds": [92.0, -11.0, 142.0, 29.0],
+        "center": [112.0, 8.0, 4],
+        "vector_layers": [
+            {
+                "id": tile_layer.name,
+                "description": tile_layer.description,
+                "fields": tile_layer.fields,
+                "minzoom": tile_layer.min_zoom,
+                "maxzoom": min(tile_layer.max_zoom, MAX_ZOOM),
+            }
+        ],
+        "data_version": version,
+    }
+    response = JsonResponse(doc)
+    response["Cache-Control"] = "private, max-age=0" if tile_layer.is_restricted(request.user) else "public, max-age=60"
+    return response
+
+
+def map_page(request: HttpRequest) -> HttpResponse:
+    layers = {
+        layer.name: {
+            "title": layer.title,
+            "tilejson": reverse("tilejson", args=[layer.name]),
+            "version": layer.version(request.user),
+            "geometry": layer.geometry_type,
+        }
+        for layer in all_layers()
+    }
+    config = {
+        "layers": layers,
+        "commodities": list(Commodity.objects.values("code", "name", "symbol", "group")),
+        "memberStates": list(MemberState.objects.values("code", "name")),
+        "statuses": [{"code": c.value, "name": c.label} for c in OccurrenceStatus],
+        "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION},
+        "api": {
+            "occurrences": reverse("api-occurrences"),
+            "search": reverse("api-occurrence-search"),
+            "vocabularies": reverse("api-vocabularies"),
+        },
+    }
+    return render(request, "webgis/map.html", {"map_config": config})
