@@ -1,0 +1,505 @@
+"""Writes: reference data, member-state boundaries and bulk occurrence imports.
+
+Imports stage rows with COPY into a temporary table and do the spatial work (member state by
+point-in-polygon, reprojection) in PostGIS, in one transaction: a failure leaves the
+published data exactly as it was."""
+
+import csv
+import io
+import json
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from deposits.mapping import OccurrenceMapping
+from deposits.models import (
+    Commodity,
+    LocationAccuracy,
+    MemberState,
+    OccurrenceStatus,
+    ReportingCode,
+)
+from layers.models import Dataset, DatasetKind
+from webgis.lib.vector_files import FileReadError, Records, read_any, read_vector
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+# Points this close to a member state's coast (but outside its generalised boundary) belong to it.
+COAST_TOLERANCE_M = 20_000
+
+
+class OccurrenceImportError(Exception):
+    """The import cannot go ahead; nothing was written."""
+
+
+def _read_fixture_csv(name: str) -> list[dict[str, str]]:
+    with (FIXTURES / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@transaction.atomic
+def reference_data_load() -> tuple[int, int]:
+    """Upserts the member states and the commodity vocabulary from `fixtures/`."""
+    states = _read_fixture_csv("member_states.csv")
+    for row in states:
+        MemberState.objects.update_or_create(
+            code=row["code"],
+            defaults={"name": row["name"], "accession_year": int(row["accession_year"])},
+        )
+    commodities = _read_fixture_csv("commodities.csv")
+    for row in commodities:
+        Commodity.objects.update_or_create(
+            code=row["code"],
+            defaults={
+                "name": row["name"],
+                "symbol": row["symbol"],
+                "group": row["group"],
+                "aliases": [a for a in row["aliases"].split("|") if a],
+            },
+        )
+    return len(states), len(commodities)
+
+
+def member_state_lookup() -> dict[str, str]:
+    """Every way a source may name a member state (ISO alpha-3, numeric, names) -> alpha-3."""
+    lookup: dict[str, str] = {}
+    for row in _read_fixture_csv("member_states.csv"):
+        code = row["code"]
+        for key in [code, row["numeric"], str(int(row["numeric"])), row["name"],
+                    *row["other_names"].split("|")]:
+            if key:
+                lookup[key.strip().lower()] = code
+    return lookup
+
+
+@dataclass
+class BoundaryReport:
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+BOUNDARY_KEY_COLUMNS = ("ISO_A3", "ADM0_A3", "iso_a3", "adm0_a3", "id", "ISO_N3", "NAME", "name", "ADMIN")
+
+
+@transaction.atomic
+def boundaries_import(*, path: Path, srid: int | None = None, layer: str | None = None) -> BoundaryReport:
+    """Loads member-state boundaries from any admin-0 file GDAL reads; the rest of the world is ignored."""
+    if layer is None and path.suffix.lower() == ".json":
+        layer = "countries"  # TopoJSON from world-atlas keeps countries in this object
+    records = read_vector(path, layer=layer, srid=srid)
+    lookup = member_state_lookup()
+    found: dict[str, list[bytes]] = {}
+    for row, wkb in zip(records.rows, records.geometries, strict=True):
+        code = next(
+            (
+                lookup[str(row[c]).strip().lower()]
+                for c in BOUNDARY_KEY_COLUMNS
+                if c in row and row[c] is not None and str(row[c]).strip().lower() in lookup
+            ),
+            None,
+        )
+        if code and wkb:
+            found.setdefault(code, []).append(wkb)
+    report = BoundaryReport()
+    source = path.name
+    with connection.cursor() as cursor:
+        for code, parts in found.items():
+            cursor.execute(
+                """UPDATE deposits_memberstate SET boundary = ST_Multi(ST_CollectionExtract(
+                       ST_MakeValid(ST_Transform(ST_Union(ARRAY(
+                           SELECT ST_SetSRID(ST_GeomFromWKB(w), %s) FROM unnest(%s::bytea[]) w
+                       )), 4326)), 3)),
+                       boundary_source = %s, updated_at = now()
+                   WHERE code = %s""",
+                [records.srid, parts, source, code],
+            )
+            report.loaded.append(code)
+    report.missing = sorted(set(MemberState.objects.values_list("code", flat=True)) - set(found))
+    report.loaded.sort()
+    return report
+
+
+@dataclass
+class OccurrenceImportReport:
+    dataset: str = ""
+    read: int = 0
+    imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
+    outside_member_states: list[tuple[int, str]] = field(default_factory=list)
+    unmapped_terms: dict[str, Counter[str]] = field(default_factory=dict)
+    by_member_state: dict[str, int] = field(default_factory=dict)
+
+    def note_unmapped(self, kind: str, term: str) -> None:
+        self.unmapped_terms.setdefault(kind, Counter())[term] += 1
+
+
+def _commodity_lookup() -> dict[str, int]:
+    lookup: dict[str, int] = {}
+    for pk, code, name, symbol, aliases in Commodity.objects.values_list(
+        "id", "code", "name", "symbol", "aliases"
+    ):
+        for key in [code, name, symbol, *aliases]:
+            if key:
+                lookup.setdefault(key.strip().lower(), pk)
+    return lookup
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+_STAGING_COLUMNS = (
+    "row_number", "name", "other_names", "province", "deposit_type", "status", "resource_mt",
+    "grades", "reporting_code", "resource_date", "location_accuracy", "source_id", "refs",
+    "attributes", "main_ids", "secondary_ids", "lon", "lat", "wkb", "country_code",
+)
+
+
+def _stage_row(
+    number: int, row: dict[str, Any], wkb: bytes | None, mapping: OccurrenceMapping,
+    commodities: dict[str, int], states: dict[str, str], report: OccurrenceImportReport,
+) -> list[Any] | None:
+    """One source row as a staging row, or None (with the reason in the report)."""
+    nulls = mapping.null_values
+    values = {name: rule.read(row, nulls) for name, rule in mapping.fields.items()}
+    name = values.get("name")
+    if not name:
+        report.rejected.append((number, "no name"))
+        return None
+    lon = lat = None
+    if mapping.lon and mapping.lat:
+        lon, lat = _number(row.get(mapping.lon)), _number(row.get(mapping.lat))
+        if lon is None or lat is None:
+            report.rejected.append((number, f"{name}: longitude/latitude missing or not a number"))
+            return None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            report.rejected.append((number, f"{name}: longitude {lon} / latitude {lat} out of range"))
+            return None
+    elif wkb is None:
+        report.rejected.append((number, f"{name}: no geometry"))
+        return None
+
+    status = values.get("status") or OccurrenceStatus.OCCURRENCE
+    if status not in OccurrenceStatus.values:
+        report.note_unmapped("status", str(status))
+        status = OccurrenceStatus.OCCURRENCE
+    accuracy = values.get("location_accuracy") or LocationAccuracy.UNKNOWN
+    if accuracy not in LocationAccuracy.values:
+        report.note_unmapped("location_accuracy", str(accuracy))
+        accuracy = LocationAccuracy.UNKNOWN
+    reporting = values.get("reporting_code") or ""
+    if reporting not in ReportingCode.values:
+        report.note_unmapped("reporting_code", str(reporting))
+        reporting = ReportingCode.OTHER
+    resource_date = values.get("resource_date")
+    if resource_date:
+        try:
+            resource_date = date.fromisoformat(str(resource_date)).isoformat()
+        except ValueError:
+            report.note_unmapped("resource_date", str(resource_date))
+            resource_date = None
+
+    def commodity_ids(terms: Any) -> list[int]:
+        ids: list[int] = []
+        for term in terms if isinstance(terms, list) else [terms] if terms else []:
+            pk = commodities.get(str(term).strip().lower())
+            if pk is None:
+                report.note_unmapped("commodity", str(term).strip())
+            elif pk not in ids:
+                ids.append(pk)
+        return ids
+
+    main_ids = commodity_ids(mapping.main_commodities.read(row, nulls)) if mapping.main_commodities else []
+    grades: dict[str, dict[str, Any]] = {}
+    for code, rule in mapping.grades.items():
+        grade = _number(row.get(rule.column))
+        if grade is None or (rule.zero_is_missing and grade == 0):
+            continue
+        grades[code] = {"value": grade, "unit": rule.unit}
+    if mapping.secondary_from_grades:
+        secondary_terms: Any = list(grades)
+    elif mapping.secondary_commodities:
+        secondary_terms = mapping.secondary_commodities.read(row, nulls)
+    else:
+        secondary_terms = []
+    secondary_ids = [pk for pk in commodity_ids(secondary_terms) if pk not in main_ids]
+
+    other_names = values.get("other_names") or []
+    if isinstance(other_names, str):
+        other_names = [other_names]
+    attributes = {k: v for k, v in row.items() if v not in (None, "")}
+    return [
+        number, str(name)[:300], json.dumps([str(n)[:300] for n in other_names]),
+        str(values.get("province") or "")[:200], str(values.get("deposit_type") or "")[:200],
+        status, _number(values.get("resource_mt")), json.dumps(grades), reporting, resource_date,
+        accuracy, str(values.get("source_id") or "")[:100], str(values.get("references") or ""),
+        json.dumps(attributes, default=str), json.dumps(main_ids), json.dumps(secondary_ids),
+        lon, lat, wkb.hex() if wkb else None,
+        # ISO code of the source's country; "" for a country that is not a member; None if not given.
+        None if not values.get("country") else states.get(str(values["country"]).strip().lower(), ""),
+    ]
+
+
+def _assign_member_states(cursor: Any) -> None:
+    """Point-in-polygon, checked against the source's own country column when it has one.
+
+    Source coordinates are often rounded, and generalised boundaries miss small islands: a point
+    within COAST_TOLERANCE_M of the member state its source names belongs to that state; a point
+    whose source names a non-member country is outside, whatever the polygons say.
+    """
+    cursor.execute(
+        """UPDATE occurrence_staging s SET member_state_id = ms.id
+           FROM deposits_memberstate ms WHERE ST_Covers(ms.boundary, s.geom)"""
+    )
+    cursor.execute(
+        """UPDATE occurrence_staging SET member_state_id = NULL,
+               problem = 'the source places it in a country that is not a member state'
+           WHERE country_code = ''"""
+    )
+    cursor.execute(
+        """UPDATE occurrence_staging s SET
+               member_state_id = CASE WHEN ST_DWithin(ms.boundary::geography, s.geom::geography, %s)
+                                      THEN ms.id END,
+               problem = 'more than ' || %s / 1000 || ' km from ' || ms.name || ', the country its source names'
+           FROM deposits_memberstate ms
+           WHERE ms.code = s.country_code AND s.country_code <> ''
+             AND s.member_state_id IS DISTINCT FROM ms.id""",
+        [COAST_TOLERANCE_M, COAST_TOLERANCE_M],
+    )
+    cursor.execute(
+        """UPDATE occurrence_staging s SET member_state_id = (
+               SELECT ms.id FROM deposits_memberstate ms
+               WHERE ms.boundary IS NOT NULL
+                 AND ST_DWithin(ms.boundary::geography, s.geom::geography, %s)
+               ORDER BY ms.boundary <-> s.geom LIMIT 1),
+               problem = 'outside every member state'
+           WHERE s.member_state_id IS NULL AND s.country_code IS NULL""",
+        [COAST_TOLERANCE_M],
+    )
+
+
+def _copy_rows(cursor: Any, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(["\\N" if v is None else v for v in row])
+    buffer.seek(0)
+    cursor.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+    )
+
+
+@transaction.atomic
+def occurrence_import(
+    *, path: Path, mapping: OccurrenceMapping, layer: str | None = None, srid: int | None = None,
+    publish: bool = True,
+) -> OccurrenceImportReport:
+    """Imports (or re-imports) one source file as the dataset its mapping names.
+
+    A re-import replaces the dataset's occurrences and raises its version, so tile caches
+    keyed by the version never serve the old features.
+    """
+    try:
+        records: Records = read_any(path, layer=layer, srid=srid)
+    except FileReadError as exc:
+        raise OccurrenceImportError(str(exc)) from exc
+    mapping.check_columns(records.columns)
+    if not (mapping.lon and mapping.lat) and not records.geometries:
+        raise OccurrenceImportError("The file has no geometry: name the longitude and latitude columns in the mapping.")
+    if not MemberState.objects.filter(boundary__isnull=False).exists():
+        raise OccurrenceImportError("No member-state boundaries are loaded: run import_boundaries first.")
+
+    report = OccurrenceImportReport(dataset=mapping.dataset["slug"], read=len(records.rows))
+    commodities = _commodity_lookup()
+    states = member_state_lookup()
+    geometries = records.geometries or [None] * len(records.rows)
+    staged = [
+        staged_row
+        for number, (row, wkb) in enumerate(zip(records.rows, geometries, strict=True), start=1)
+        if (staged_row := _stage_row(number, row, wkb, mapping, commodities, states, report)) is not None
+    ]
+
+    defaults = {k: v for k, v in mapping.dataset.items() if k != "slug"}
+    defaults.setdefault("kind", DatasetKind.OCCURRENCES)
+    defaults.setdefault("is_published", publish)
+    dataset, created = Dataset.objects.get_or_create(slug=mapping.dataset["slug"], defaults=defaults)
+    if not created:
+        for key, value in defaults.items():
+            setattr(dataset, key, value)
+        dataset.version += 1
+        dataset.save()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
+                       SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
+                [dataset.pk],
+            )
+            cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk])
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """CREATE TEMP TABLE occurrence_staging (
+                   row_number int, name text, other_names jsonb, province text, deposit_type text,
+                   status text, resource_mt float8, grades jsonb, reporting_code text,
+                   resource_date date, location_accuracy text, source_id text, refs text,
+                   attributes jsonb, main_ids jsonb, secondary_ids jsonb, lon float8, lat float8,
+                   wkb text, country_code text, geom geometry(Point, 4326),
+                   member_state_id bigint, occurrence_id bigint, problem text
+               ) ON COMMIT DROP"""
+        )
+        _copy_rows(cursor, "occurrence_staging", _STAGING_COLUMNS, staged)
+        cursor.execute(
+            """UPDATE occurrence_staging SET geom = CASE
+                   WHEN wkb IS NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+                   ELSE ST_Transform(ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), %s), 4326)
+               END""",
+            [records.srid or 4326],
+        )
+        _assign_member_states(cursor)
+        cursor.execute(
+            """SELECT row_number, name, round(ST_X(geom)::numeric, 4), round(ST_Y(geom)::numeric, 4),
+                      problem
+               FROM occurrence_staging WHERE member_state_id IS NULL ORDER BY row_number"""
+        )
+        report.outside_member_states = [
+            (r[0], f"{r[1]} ({r[2]}, {r[3]}): {r[4]}") for r in cursor.fetchall()
+        ]
+        cursor.execute(
+            """UPDATE occurrence_staging SET occurrence_id = nextval(pg_get_serial_sequence(
+                   'deposits_mineraloccurrence', 'id'))
+               WHERE member_state_id IS NOT NULL"""
+        )
+        cursor.execute(
+            """INSERT INTO deposits_mineraloccurrence (
+                   id, name, other_names, member_state_id, province, geom, deposit_type, status,
+                   resource_mt, grades, reporting_code, resource_date, location_accuracy,
+                   dataset_id, source_id, "references", attributes)
+               SELECT occurrence_id, name,
+                      ARRAY(SELECT jsonb_array_elements_text(other_names)),
+                      member_state_id, province, geom, deposit_type, status, resource_mt, grades,
+                      reporting_code, resource_date, location_accuracy, %s, source_id, refs,
+                      attributes
+               FROM occurrence_staging WHERE occurrence_id IS NOT NULL ORDER BY row_number""",
+            [dataset.pk],
+        )
+        report.imported = cursor.rowcount
+        cursor.execute(
+            """INSERT INTO deposits_occurrencecommodity (occurrence_id, commodity_id, rank)
+               SELECT s.occurrence_id, c.value::bigint, 'main'
+               FROM occurrence_staging s, jsonb_array_elements_text(s.main_ids) c
+               WHERE s.occurrence_id IS NOT NULL
+               UNION ALL
+               SELECT s.occurrence_id, c.value::bigint, 'secondary'
+               FROM occurrence_staging s, jsonb_array_elements_text(s.secondary_ids) c
+               WHERE s.occurrence_id IS NOT NULL"""
+        )
+        cursor.execute(
+            """SELECT ms.code, count(*) FROM occurrence_staging s
+               JOIN deposits_memberstate ms ON ms.id = s.member_state_id GROUP BY ms.code"""
+        )
+        report.by_member_state = dict(sorted(cursor.fetchall()))
+    return report
+
+
+DEMO_OCCURRENCES_SLUG = "amdis-demo-occurrences"
+# (deposit type, main commodities, secondary commodities) drawn for demo occurrences.
+DEMO_STYLES = [
+    ("Porphyry Cu-Au", ["copper"], ["gold", "molybdenum"]),
+    ("Epithermal Au-Ag", ["gold"], ["silver"]),
+    ("Laterite Ni-Co", ["nickel"], ["cobalt"]),
+    ("Greisen Sn-W", ["tin"], ["tungsten"]),
+    ("Placer Sn", ["tin"], ["zircon", "monazite"]),
+    ("Ion-adsorption REE clay", ["rare-earth-element"], ["yttrium"]),
+    ("Bauxite", ["bauxite"], []),
+    ("Skarn Fe-Cu", ["iron-ore"], ["copper"]),
+    ("Orogenic Au", ["gold"], []),
+    ("Coal seam", ["coal"], []),
+    ("VMS Cu-Zn", ["copper", "zinc"], ["lead", "silver"]),
+    ("Limestone quarry", ["limestone"], []),
+]
+
+
+@transaction.atomic
+def demo_occurrences_create(*, per_state: int = 60, seed: int = 20251) -> int:
+    """Made-up occurrences inside each member state, reproducible from the seed, marked demo."""
+    dataset, _ = Dataset.objects.update_or_create(
+        slug=DEMO_OCCURRENCES_SLUG,
+        defaults={
+            "title": "AMDIS demonstration occurrences",
+            "abstract": "Made-up mineral occurrences that show how AMDIS works. Not real data.",
+            "kind": DatasetKind.OCCURRENCES,
+            "organisation": "AMDIS",
+            "licence": "CC0 1.0",
+            "citation": "AMDIS demonstration data (generated).",
+            "keywords": ["demo"],
+            "is_published": True,
+            "is_demo": True,
+        },
+    )
+    commodity_ids = dict(Commodity.objects.values_list("code", "id"))
+    statuses = [s.value for s in OccurrenceStatus]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk])
+        cursor.execute(
+            """SELECT ms.id, ms.code, ST_AsBinary(p.geom)
+               FROM deposits_memberstate ms,
+                    LATERAL ST_Dump(ST_GeneratePoints(ms.boundary,
+                        GREATEST(3, LEAST(%s, (sqrt(ST_Area(ms.boundary)) * 6)::int)), %s)) p
+               WHERE ms.boundary IS NOT NULL ORDER BY ms.code, p.path""",
+            [per_state, seed],
+        )
+        points = cursor.fetchall()
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    rows: list[list[Any]] = []
+    links: list[tuple[int, int, str]] = []
+    for number, (state_id, code, wkb) in enumerate(points, start=1):
+        deposit_type, main, secondary = DEMO_STYLES[rng.randrange(len(DEMO_STYLES))]
+        kind = "prospect" if rng.random() < 0.5 else "deposit"
+        rows.append([
+            number, f"Demo {deposit_type.split()[-1]} {kind} {code}-{number:03d}", state_id,
+            deposit_type, rng.choice(statuses), round(rng.lognormvariate(2.5, 1.2), 1),
+            bytes(wkb).hex(),
+        ])
+        links.extend((number, commodity_ids[c], "main") for c in main if c in commodity_ids)
+        links.extend((number, commodity_ids[c], "secondary") for c in secondary if c in commodity_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """CREATE TEMP TABLE demo_staging (n int, name text, member_state_id bigint,
+                   deposit_type text, status text, resource_mt float8, wkb text, id bigint)
+               ON COMMIT DROP"""
+        )
+        _copy_rows(cursor, "demo_staging",
+                   ("n", "name", "member_state_id", "deposit_type", "status", "resource_mt", "wkb"), rows)
+        cursor.execute(
+            "UPDATE demo_staging SET id = nextval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'))"
+        )
+        cursor.execute(
+            """INSERT INTO deposits_mineraloccurrence (id, name, other_names, member_state_id, province,
+                   geom, deposit_type, status, resource_mt, grades, reporting_code, location_accuracy,
+                   dataset_id, source_id, "references", attributes)
+               SELECT id, name, '{}', member_state_id, '', ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 4326),
+                      deposit_type, status, resource_mt, '{}', '', 'unknown', %s, 'demo-' || n,
+                      'Generated demonstration record.', '{}'
+               FROM demo_staging ORDER BY n""",
+            [dataset.pk],
+        )
+        cursor.execute("CREATE TEMP TABLE demo_links (n int, commodity_id bigint, rank text) ON COMMIT DROP")
+        _copy_rows(cursor, "demo_links", ("n", "commodity_id", "rank"), [list(link) for link in links])
+        cursor.execute(
+            """INSERT INTO deposits_occurrencecommodity (occurrence_id, commodity_id, rank)
+               SELECT DISTINCT ON (s.id, l.commodity_id) s.id, l.commodity_id, l.rank
+               FROM demo_links l JOIN demo_staging s ON s.n = l.n ORDER BY s.id, l.commodity_id, l.rank"""
+        )
+    return len(rows)
