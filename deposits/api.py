@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET
 from deposits.models import Commodity, MemberState, OccurrenceStatus
 from deposits.selectors import (
     FILTER_PARAMS,
-    occurrence_vocabulary,
     occurrence_filters_parse,
     occurrence_geojson,
     occurrence_names_matching,
+    occurrence_vocabulary,
     occurrences_geojson_page,
 )
 from webgis.lib.errors import BadRequest, json_error
@@ -43,8 +43,11 @@ def occurrences_list(request: HttpRequest) -> HttpResponse:
     try:
         reject_unknown(request.GET, {*FILTER_PARAMS, "limit", "offset"})
         limit = parse_int(
-            request.GET.get("limit"), field="limit", default=settings.API_DEFAULT_PAGE_SIZE,
-            minimum=1, maximum=settings.API_MAX_PAGE_SIZE,
+            request.GET.get("limit"),
+            field="limit",
+            default=settings.API_DEFAULT_PAGE_SIZE,
+            minimum=1,
+            maximum=settings.API_MAX_PAGE_SIZE,
         )
         offset = parse_int(
             request.GET.get("offset"), field="offset", default=0, minimum=0, maximum=MAX_OFFSET
@@ -92,12 +95,16 @@ def occurrence_search(request: HttpRequest) -> JsonResponse:
     try:
         reject_unknown(request.GET, {"q", "limit"})
         text = parse_text(request.GET.get("q"), field="q")
-        limit = parse_int(request.GET.get("limit"), field="limit", default=10, minimum=1, maximum=50)
+        limit = parse_int(
+            request.GET.get("limit"), field="limit", default=10, minimum=1, maximum=50
+        )
         if len(text) < 2:
             raise BadRequest("q must have at least 2 characters.", field="q")
     except BadRequest as exc:
         return json_error(exc)
-    return JsonResponse({"results": occurrence_names_matching(text=text, user=request.user, limit=limit)})
+    return JsonResponse(
+        {"results": occurrence_names_matching(text=text, user=request.user, limit=limit)}
+    )
 
 
 @require_GET

@@ -20,14 +20,32 @@ from pathlib import Path
 from typing import Any
 
 OCCURRENCE_FIELDS = {
-    "name", "other_names", "province", "deposit_type", "status", "resource_mt",
-    "reporting_code", "resource_date", "location_accuracy", "source_id", "references",
+    "name",
+    "other_names",
+    "province",
+    "deposit_type",
+    "status",
+    "resource_mt",
+    "reporting_code",
+    "resource_date",
+    "location_accuracy",
+    "source_id",
+    "references",
     # Not stored as a field: the source's own country, checked against point-in-polygon.
     "country",
 }
 DATASET_FIELDS = {
-    "slug", "title", "abstract", "organisation", "licence", "citation", "source_url",
-    "scale_denominator", "keywords", "is_published", "is_demo",
+    "slug",
+    "title",
+    "abstract",
+    "organisation",
+    "licence",
+    "citation",
+    "source_url",
+    "scale_denominator",
+    "keywords",
+    "is_published",
+    "is_demo",
 }
 
 
@@ -51,10 +69,12 @@ class FieldRule:
         if isinstance(spec, dict) and isinstance(spec.get("column"), str):
             values = spec.get("values", {})
             if not isinstance(values, dict):
-                raise MappingError(f"{name}.values must be an object of source value -> field value.")
+                raise MappingError(
+                    f"{name}.values must be an object of source value -> field value."
+                )
             return cls(column=spec["column"], split=spec.get("split"), values=values)
         raise MappingError(
-            f"{name} must be a column name, {{\"column\": ...}} or {{\"constant\": ...}}; got {spec!r}."
+            f'{name} must be a column name, {{"column": ...}} or {{"constant": ...}}; got {spec!r}.'
         )
 
     def read(self, row: dict[str, Any], null_values: set[str]) -> Any:
@@ -144,7 +164,8 @@ class OccurrenceMapping:
             secondary_from_grades=from_grades,
             grades={
                 code: GradeRule(
-                    column=g["column"], unit=g.get("unit", ""),
+                    column=g["column"],
+                    unit=g.get("unit", ""),
                     zero_is_missing=g.get("zero_is_missing", True),
                 )
                 for code, g in (spec.get("grades") or {}).items()
@@ -163,6 +184,6 @@ class OccurrenceMapping:
         missing = sorted(self.columns_used() - set(columns))
         if missing:
             raise MappingError(
-                f"The file has no column {', '.join(repr(m) for m in missing)}. "
-                f"Its columns are: {', '.join(columns)}."
+                f"The mapping names columns the file does not have: {', '.join(repr(m) for m in missing)}. "
+                f"The file's columns are: {', '.join(columns)}."
             )

@@ -47,7 +47,9 @@ class Commodity(models.Model):
     symbol = models.CharField(max_length=10, blank=True, help_text="Chemical symbol, if any")
     group = models.CharField(max_length=20, choices=CommodityGroup.choices)
     aliases = ArrayField(
-        models.CharField(max_length=100), default=list, blank=True,
+        models.CharField(max_length=100),
+        default=list,
+        blank=True,
         help_text="Other names met in source files, matched case-insensitively on import.",
     )
 
@@ -97,7 +99,7 @@ class MineralOccurrence(models.Model):
         output_field=models.PointField(srid=3857),
         db_persist=True,
     )
-    commodities = models.ManyToManyField(
+    commodities: "models.ManyToManyField[Commodity, OccurrenceCommodity]" = models.ManyToManyField(
         Commodity, through="OccurrenceCommodity", related_name="occurrences"
     )
     deposit_type = models.CharField(max_length=200, blank=True)
@@ -108,7 +110,8 @@ class MineralOccurrence(models.Model):
         null=True, blank=True, help_text="Ore resource, million metric tonnes"
     )
     grades = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text='Grades by commodity code, e.g. {"copper": {"value": 0.5, "unit": "%"}}',
     )
     reporting_code = models.CharField(
@@ -154,6 +157,8 @@ class OccurrenceCommodity(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["occurrence", "commodity"], name="one_rank_per_commodity")
+            models.UniqueConstraint(
+                fields=["occurrence", "commodity"], name="one_rank_per_commodity"
+            )
         ]
         indexes = [models.Index(fields=["commodity", "occurrence"])]

@@ -12,7 +12,6 @@ from django.db import connection
 from deposits.models import Commodity, MemberState, OccurrenceStatus
 from layers.models import Dataset
 from layers.selectors import data_version, dataset_visibility_where
-from webgis.lib.errors import BadRequest
 from webgis.lib.mvt import Where
 from webgis.lib.params import BBox, parse_bbox, parse_choices, parse_text
 
@@ -50,7 +49,9 @@ class OccurrenceFilters:
         if self.bbox:
             parts.append(Where("t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", list(self.bbox)))
         if self.text:
-            pattern = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = (
+                "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
             parts.append(
                 Where(
                     "(t.name ILIKE %s OR array_to_string(t.other_names, ' ') ILIKE %s)",
@@ -143,7 +144,7 @@ def _properties_json(*, full: bool) -> str:
 def _feature_sql(*, full: bool) -> str:
     # Concatenated as text: ST_AsGeoJSON output is used as is, never re-parsed.
     return (
-        "'{\"type\":\"Feature\",\"id\":' || t.id || ',\"geometry\":' || ST_AsGeoJSON(t.geom, 6)"
+        '\'{"type":"Feature","id":\' || t.id || \',"geometry":\' || ST_AsGeoJSON(t.geom, 6)'
         f" || ',\"properties\":' || {_properties_json(full=full)}::text || '}}'"
     )
 
@@ -185,7 +186,9 @@ def occurrences_geojson_page(
 def occurrence_geojson(*, occurrence_id: int, user: Any) -> str | None:
     where = dataset_visibility_where(user=user) & Where("t.id = %s", [occurrence_id])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_feature_sql(full=True)} {_FROM} WHERE {where.sql}", list(where.params))
+        cursor.execute(
+            f"SELECT {_feature_sql(full=True)} {_FROM} WHERE {where.sql}", list(where.params)
+        )
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -71,8 +71,13 @@ def member_state_lookup() -> dict[str, str]:
     lookup: dict[str, str] = {}
     for row in _read_fixture_csv("member_states.csv"):
         code = row["code"]
-        for key in [code, row["numeric"], str(int(row["numeric"])), row["name"],
-                    *row["other_names"].split("|")]:
+        for key in [
+            code,
+            row["numeric"],
+            str(int(row["numeric"])),
+            row["name"],
+            *row["other_names"].split("|"),
+        ]:
             if key:
                 lookup[key.strip().lower()] = code
     return lookup
@@ -84,11 +89,23 @@ class BoundaryReport:
     missing: list[str] = field(default_factory=list)
 
 
-BOUNDARY_KEY_COLUMNS = ("ISO_A3", "ADM0_A3", "iso_a3", "adm0_a3", "id", "ISO_N3", "NAME", "name", "ADMIN")
+BOUNDARY_KEY_COLUMNS = (
+    "ISO_A3",
+    "ADM0_A3",
+    "iso_a3",
+    "adm0_a3",
+    "id",
+    "ISO_N3",
+    "NAME",
+    "name",
+    "ADMIN",
+)
 
 
 @transaction.atomic
-def boundaries_import(*, path: Path, srid: int | None = None, layer: str | None = None) -> BoundaryReport:
+def boundaries_import(
+    *, path: Path, srid: int | None = None, layer: str | None = None
+) -> BoundaryReport:
     """Loads member-state boundaries from any admin-0 file GDAL reads; the rest of the world is ignored."""
     if layer is None and path.suffix.lower() == ".json":
         layer = "countries"  # TopoJSON from world-atlas keeps countries in this object
@@ -161,15 +178,37 @@ def _number(value: Any) -> float | None:
 
 
 _STAGING_COLUMNS = (
-    "row_number", "name", "other_names", "province", "deposit_type", "status", "resource_mt",
-    "grades", "reporting_code", "resource_date", "location_accuracy", "source_id", "refs",
-    "attributes", "main_ids", "secondary_ids", "lon", "lat", "wkb", "country_code",
+    "row_number",
+    "name",
+    "other_names",
+    "province",
+    "deposit_type",
+    "status",
+    "resource_mt",
+    "grades",
+    "reporting_code",
+    "resource_date",
+    "location_accuracy",
+    "source_id",
+    "refs",
+    "attributes",
+    "main_ids",
+    "secondary_ids",
+    "lon",
+    "lat",
+    "wkb",
+    "country_code",
 )
 
 
 def _stage_row(
-    number: int, row: dict[str, Any], wkb: bytes | None, mapping: OccurrenceMapping,
-    commodities: dict[str, int], states: dict[str, str], report: OccurrenceImportReport,
+    number: int,
+    row: dict[str, Any],
+    wkb: bytes | None,
+    mapping: OccurrenceMapping,
+    commodities: dict[str, int],
+    states: dict[str, str],
+    report: OccurrenceImportReport,
 ) -> list[Any] | None:
     """One source row as a staging row, or None (with the reason in the report)."""
     nulls = mapping.null_values
@@ -185,7 +224,9 @@ def _stage_row(
             report.rejected.append((number, f"{name}: longitude/latitude missing or not a number"))
             return None
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            report.rejected.append((number, f"{name}: longitude {lon} / latitude {lat} out of range"))
+            report.rejected.append(
+                (number, f"{name}: longitude {lon} / latitude {lat} out of range")
+            )
             return None
     elif wkb is None:
         report.rejected.append((number, f"{name}: no geometry"))
@@ -221,7 +262,9 @@ def _stage_row(
                 ids.append(pk)
         return ids
 
-    main_ids = commodity_ids(mapping.main_commodities.read(row, nulls)) if mapping.main_commodities else []
+    main_ids = (
+        commodity_ids(mapping.main_commodities.read(row, nulls)) if mapping.main_commodities else []
+    )
     grades: dict[str, dict[str, Any]] = {}
     for code, rule in mapping.grades.items():
         grade = _number(row.get(rule.column))
@@ -241,15 +284,41 @@ def _stage_row(
         other_names = [other_names]
     attributes = {k: v for k, v in row.items() if v not in (None, "")}
     return [
-        number, str(name)[:300], json.dumps([str(n)[:300] for n in other_names]),
-        str(values.get("province") or "")[:200], str(values.get("deposit_type") or "")[:200],
-        status, _number(values.get("resource_mt")), json.dumps(grades), reporting, resource_date,
-        accuracy, str(values.get("source_id") or "")[:100], str(values.get("references") or ""),
-        json.dumps(attributes, default=str), json.dumps(main_ids), json.dumps(secondary_ids),
-        lon, lat, wkb.hex() if wkb else None,
+        number,
+        str(name)[:300],
+        json.dumps([str(n)[:300] for n in other_names]),
+        str(values.get("province") or "")[:200],
+        str(values.get("deposit_type") or "")[:200],
+        status,
+        _number(values.get("resource_mt")),
+        json.dumps(grades),
+        reporting,
+        resource_date,
+        accuracy,
+        str(values.get("source_id") or "")[:100],
+        str(values.get("references") or ""),
+        json.dumps(attributes, default=str),
+        json.dumps(main_ids),
+        json.dumps(secondary_ids),
+        lon,
+        lat,
+        wkb.hex() if wkb else None,
         # ISO code of the source's country; "" for a country that is not a member; None if not given.
-        None if not values.get("country") else states.get(str(values["country"]).strip().lower(), ""),
+        None
+        if not values.get("country")
+        else states.get(str(values["country"]).strip().lower(), ""),
     ]
+
+
+def _dataset_occurrences_delete(dataset_id: int) -> None:
+    """Set-based, not one ORM delete per row: datasets hold up to millions of occurrences."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
+                   SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
+            [dataset_id],
+        )
+        cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset_id])
 
 
 def _assign_member_states(cursor: Any) -> None:
@@ -303,7 +372,11 @@ def _copy_rows(cursor: Any, table: str, columns: tuple[str, ...], rows: list[lis
 
 @transaction.atomic
 def occurrence_import(
-    *, path: Path, mapping: OccurrenceMapping, layer: str | None = None, srid: int | None = None,
+    *,
+    path: Path,
+    mapping: OccurrenceMapping,
+    layer: str | None = None,
+    srid: int | None = None,
     publish: bool = True,
 ) -> OccurrenceImportReport:
     """Imports (or re-imports) one source file as the dataset its mapping names.
@@ -317,9 +390,13 @@ def occurrence_import(
         raise OccurrenceImportError(str(exc)) from exc
     mapping.check_columns(records.columns)
     if not (mapping.lon and mapping.lat) and not records.geometries:
-        raise OccurrenceImportError("The file has no geometry: name the longitude and latitude columns in the mapping.")
+        raise OccurrenceImportError(
+            "The file has no geometry: name the longitude and latitude columns in the mapping."
+        )
     if not MemberState.objects.filter(boundary__isnull=False).exists():
-        raise OccurrenceImportError("No member-state boundaries are loaded: run import_boundaries first.")
+        raise OccurrenceImportError(
+            "No member-state boundaries are loaded: run import_boundaries first."
+        )
 
     report = OccurrenceImportReport(dataset=mapping.dataset["slug"], read=len(records.rows))
     commodities = _commodity_lookup()
@@ -328,27 +405,26 @@ def occurrence_import(
     staged = [
         staged_row
         for number, (row, wkb) in enumerate(zip(records.rows, geometries, strict=True), start=1)
-        if (staged_row := _stage_row(number, row, wkb, mapping, commodities, states, report)) is not None
+        if (staged_row := _stage_row(number, row, wkb, mapping, commodities, states, report))
+        is not None
     ]
 
     defaults = {k: v for k, v in mapping.dataset.items() if k != "slug"}
     defaults.setdefault("kind", DatasetKind.OCCURRENCES)
     defaults.setdefault("is_published", publish)
-    dataset, created = Dataset.objects.get_or_create(slug=mapping.dataset["slug"], defaults=defaults)
+    dataset, created = Dataset.objects.get_or_create(
+        slug=mapping.dataset["slug"], defaults=defaults
+    )
     if not created:
         for key, value in defaults.items():
             setattr(dataset, key, value)
         dataset.version += 1
         dataset.save()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
-                       SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
-                [dataset.pk],
-            )
-            cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk])
+        _dataset_occurrences_delete(dataset.pk)
 
     with connection.cursor() as cursor:
+        # Dropped first as well: several imports may share one outer transaction.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.occurrence_staging")
         cursor.execute(
             """CREATE TEMP TABLE occurrence_staging (
                    row_number int, name text, other_names jsonb, province text, deposit_type text,
@@ -451,7 +527,7 @@ def demo_occurrences_create(*, per_state: int = 60, seed: int = 20251) -> int:
     commodity_ids = dict(Commodity.objects.values_list("code", "id"))
     statuses = [s.value for s in OccurrenceStatus]
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk])
+        _dataset_occurrences_delete(dataset.pk)
         cursor.execute(
             """SELECT ms.id, ms.code, ST_AsBinary(p.geom)
                FROM deposits_memberstate ms,
@@ -461,27 +537,40 @@ def demo_occurrences_create(*, per_state: int = 60, seed: int = 20251) -> int:
             [per_state, seed],
         )
         points = cursor.fetchall()
-    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    rng = random.Random(seed)
     rows: list[list[Any]] = []
     links: list[tuple[int, int, str]] = []
     for number, (state_id, code, wkb) in enumerate(points, start=1):
         deposit_type, main, secondary = DEMO_STYLES[rng.randrange(len(DEMO_STYLES))]
         kind = "prospect" if rng.random() < 0.5 else "deposit"
-        rows.append([
-            number, f"Demo {deposit_type.split()[-1]} {kind} {code}-{number:03d}", state_id,
-            deposit_type, rng.choice(statuses), round(rng.lognormvariate(2.5, 1.2), 1),
-            bytes(wkb).hex(),
-        ])
+        rows.append(
+            [
+                number,
+                f"Demo {deposit_type.split()[-1]} {kind} {code}-{number:03d}",
+                state_id,
+                deposit_type,
+                rng.choice(statuses),
+                round(rng.lognormvariate(2.5, 1.2), 1),
+                bytes(wkb).hex(),
+            ]
+        )
         links.extend((number, commodity_ids[c], "main") for c in main if c in commodity_ids)
-        links.extend((number, commodity_ids[c], "secondary") for c in secondary if c in commodity_ids)
+        links.extend(
+            (number, commodity_ids[c], "secondary") for c in secondary if c in commodity_ids
+        )
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.demo_staging, pg_temp.demo_links")
         cursor.execute(
             """CREATE TEMP TABLE demo_staging (n int, name text, member_state_id bigint,
                    deposit_type text, status text, resource_mt float8, wkb text, id bigint)
                ON COMMIT DROP"""
         )
-        _copy_rows(cursor, "demo_staging",
-                   ("n", "name", "member_state_id", "deposit_type", "status", "resource_mt", "wkb"), rows)
+        _copy_rows(
+            cursor,
+            "demo_staging",
+            ("n", "name", "member_state_id", "deposit_type", "status", "resource_mt", "wkb"),
+            rows,
+        )
         cursor.execute(
             "UPDATE demo_staging SET id = nextval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'))"
         )
@@ -495,8 +584,12 @@ def demo_occurrences_create(*, per_state: int = 60, seed: int = 20251) -> int:
                FROM demo_staging ORDER BY n""",
             [dataset.pk],
         )
-        cursor.execute("CREATE TEMP TABLE demo_links (n int, commodity_id bigint, rank text) ON COMMIT DROP")
-        _copy_rows(cursor, "demo_links", ("n", "commodity_id", "rank"), [list(link) for link in links])
+        cursor.execute(
+            "CREATE TEMP TABLE demo_links (n int, commodity_id bigint, rank text) ON COMMIT DROP"
+        )
+        _copy_rows(
+            cursor, "demo_links", ("n", "commodity_id", "rank"), [list(link) for link in links]
+        )
         cursor.execute(
             """INSERT INTO deposits_occurrencecommodity (occurrence_id, commodity_id, rank)
                SELECT DISTINCT ON (s.id, l.commodity_id) s.id, l.commodity_id, l.rank

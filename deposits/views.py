@@ -16,7 +16,9 @@ def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if occurrence is None:
         raise Http404("No such occurrence.")
-    links = sorted(occurrence.commodity_links.all(), key=lambda link: (link.rank, link.commodity.name))
+    links = sorted(
+        occurrence.commodity_links.all(), key=lambda link: (link.rank, link.commodity.name)
+    )
     return render(
         request,
         "deposits/occurrence.html",

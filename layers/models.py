@@ -23,7 +23,10 @@ class Dataset(models.Model):
     kind = models.CharField(max_length=20, choices=DatasetKind.choices)
     organisation = models.CharField(max_length=300, blank=True)
     member_state = models.ForeignKey(
-        "deposits.MemberState", null=True, blank=True, on_delete=models.PROTECT,
+        "deposits.MemberState",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         help_text="Empty for regional datasets.",
     )
     licence = models.CharField(max_length=200)

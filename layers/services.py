@@ -41,7 +41,9 @@ def _demo_dataset(slug: str, title: str, kind: str) -> Dataset:
 def demo_geology_create(*, seed: float = 0.42) -> tuple[int, int]:
     """Voronoi 'units' and straight 'faults' inside each member state, reproducible, marked demo."""
     units = _demo_dataset(DEMO_GEOLOGY_SLUG, "AMDIS demonstration geology", DatasetKind.GEOLOGY)
-    faults = _demo_dataset(DEMO_STRUCTURES_SLUG, "AMDIS demonstration structures", DatasetKind.STRUCTURES)
+    faults = _demo_dataset(
+        DEMO_STRUCTURES_SLUG, "AMDIS demonstration structures", DatasetKind.STRUCTURES
+    )
     names = [u[0] for u in DEMO_UNITS]
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM layers_geologicalunit WHERE dataset_id = %s", [units.pk])
@@ -68,8 +70,13 @@ def demo_geology_create(*, seed: float = 0.42) -> tuple[int, int]:
                  ON u.k = 1 + (c.n * 7 + 3) %% %s
                WHERE NOT ST_IsEmpty(c.geom)""",
             [
-                units.pk, names, [u[1] for u in DEMO_UNITS], [u[2] for u in DEMO_UNITS],
-                [u[3] for u in DEMO_UNITS], [u[4] for u in DEMO_UNITS], len(DEMO_UNITS),
+                units.pk,
+                names,
+                [u[1] for u in DEMO_UNITS],
+                [u[2] for u in DEMO_UNITS],
+                [u[3] for u in DEMO_UNITS],
+                [u[4] for u in DEMO_UNITS],
+                len(DEMO_UNITS),
             ],
         )
         unit_count = cursor.rowcount

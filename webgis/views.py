@@ -29,15 +29,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.fetchone()
     except DatabaseError:
         connection.close()
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503,
-                            headers={"Retry-After": "5"})
+        return JsonResponse(
+            {"status": "unavailable", "database": "down"}, status=503, headers={"Retry-After": "5"}
+        )
     return JsonResponse({"status": "ok", "database": "up"})
 
 
 def _unknown_layer(name: str) -> JsonResponse:
     names = ", ".join(sorted(layer.name for layer in all_layers()))
     return JsonResponse(
-        {"error": {"code": "not_found", "message": f"No tile layer {name[:60]!r}. Layers: {names}."}},
+        {
+            "error": {
+                "code": "not_found",
+                "message": f"No tile layer {name[:60]!r}. Layers: {names}.",
+            }
+        },
         status=404,
     )
 
@@ -106,7 +112,9 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
         "data_version": version,
     }
     response = JsonResponse(doc)
-    response["Cache-Control"] = "private, max-age=0" if tile_layer.is_restricted(request.user) else "public, max-age=60"
+    response["Cache-Control"] = (
+        "private, max-age=0" if tile_layer.is_restricted(request.user) else "public, max-age=60"
+    )
     return response
 
 

@@ -9,75 +9,232 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         TrigramExtension(),
         migrations.CreateModel(
-            name='Commodity',
+            name="Commodity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='CGI commodity-code term', max_length=60, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('symbol', models.CharField(blank=True, help_text='Chemical symbol, if any', max_length=10)),
-                ('group', models.CharField(choices=[('precious', 'Precious metals'), ('base', 'Base metals'), ('critical', 'Battery and critical minerals'), ('rare_earths', 'Rare earths'), ('industrial', 'Industrial minerals'), ('energy', 'Energy minerals'), ('construction', 'Construction materials')], max_length=20)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=100), blank=True, default=list, help_text='Other names met in source files, matched case-insensitively on import.', size=None)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="CGI commodity-code term", max_length=60, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "symbol",
+                    models.CharField(
+                        blank=True, help_text="Chemical symbol, if any", max_length=10
+                    ),
+                ),
+                (
+                    "group",
+                    models.CharField(
+                        choices=[
+                            ("precious", "Precious metals"),
+                            ("base", "Base metals"),
+                            ("critical", "Battery and critical minerals"),
+                            ("rare_earths", "Rare earths"),
+                            ("industrial", "Industrial minerals"),
+                            ("energy", "Energy minerals"),
+                            ("construction", "Construction materials"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=100),
+                        blank=True,
+                        default=list,
+                        help_text="Other names met in source files, matched case-insensitively on import.",
+                        size=None,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'commodities',
-                'ordering': ['name'],
+                "verbose_name_plural": "commodities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='MineralOccurrence',
+            name="MineralOccurrence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=300)),
-                ('other_names', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=300), blank=True, default=list, size=None)),
-                ('province', models.CharField(blank=True, max_length=200)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('geom_3857', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.PointField(srid=3857))),
-                ('deposit_type', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('occurrence', 'Occurrence'), ('prospect', 'Prospect'), ('deposit', 'Deposit'), ('operating_mine', 'Operating mine'), ('closed_mine', 'Closed mine'), ('past_producer', 'Past producer')], default='occurrence', max_length=20)),
-                ('resource_mt', models.FloatField(blank=True, help_text='Ore resource, million metric tonnes', null=True)),
-                ('grades', models.JSONField(blank=True, default=dict, help_text='Grades by commodity code, e.g. {"copper": {"value": 0.5, "unit": "%"}}')),
-                ('reporting_code', models.CharField(blank=True, choices=[('jorc', 'JORC'), ('ni43101', 'NI 43-101'), ('other', 'Other'), ('', 'Not reported')], default='', max_length=10)),
-                ('resource_date', models.DateField(blank=True, null=True)),
-                ('location_accuracy', models.CharField(choices=[('exact', 'Within 100 m'), ('approximate', 'Within 1 km'), ('district', 'District or area'), ('unknown', 'Unknown')], default='unknown', max_length=20)),
-                ('source_id', models.CharField(blank=True, help_text='Identifier in the source', max_length=100)),
-                ('references', models.TextField(blank=True)),
-                ('attributes', models.JSONField(blank=True, default=dict, help_text='Source columns kept as found, for lossless export.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=300)),
+                (
+                    "other_names",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=300),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("province", models.CharField(blank=True, max_length=200)),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "geom_3857",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.PointField(srid=3857),
+                    ),
+                ),
+                ("deposit_type", models.CharField(blank=True, max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("occurrence", "Occurrence"),
+                            ("prospect", "Prospect"),
+                            ("deposit", "Deposit"),
+                            ("operating_mine", "Operating mine"),
+                            ("closed_mine", "Closed mine"),
+                            ("past_producer", "Past producer"),
+                        ],
+                        default="occurrence",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "resource_mt",
+                    models.FloatField(
+                        blank=True, help_text="Ore resource, million metric tonnes", null=True
+                    ),
+                ),
+                (
+                    "grades",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Grades by commodity code, e.g. {"copper": {"value": 0.5, "unit": "%"}}',
+                    ),
+                ),
+                (
+                    "reporting_code",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("jorc", "JORC"),
+                            ("ni43101", "NI 43-101"),
+                            ("other", "Other"),
+                            ("", "Not reported"),
+                        ],
+                        default="",
+                        max_length=10,
+                    ),
+                ),
+                ("resource_date", models.DateField(blank=True, null=True)),
+                (
+                    "location_accuracy",
+                    models.CharField(
+                        choices=[
+                            ("exact", "Within 100 m"),
+                            ("approximate", "Within 1 km"),
+                            ("district", "District or area"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source_id",
+                    models.CharField(
+                        blank=True, help_text="Identifier in the source", max_length=100
+                    ),
+                ),
+                ("references", models.TextField(blank=True)),
+                (
+                    "attributes",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Source columns kept as found, for lossless export.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OccurrenceCommodity',
+            name="OccurrenceCommodity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.CharField(choices=[('main', 'Main'), ('secondary', 'Secondary')], max_length=10)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "rank",
+                    models.CharField(
+                        choices=[("main", "Main"), ("secondary", "Secondary")], max_length=10
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MemberState',
+            name="MemberState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='ISO 3166-1 alpha-3', max_length=3, unique=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('accession_year', models.PositiveSmallIntegerField()),
-                ('boundary', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('boundary_3857', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('boundary', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(null=True, srid=3857))),
-                ('boundary_source', models.CharField(blank=True, max_length=300)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(help_text="ISO 3166-1 alpha-3", max_length=3, unique=True),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("accession_year", models.PositiveSmallIntegerField()),
+                (
+                    "boundary",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "boundary_3857",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform(
+                            "boundary", 3857
+                        ),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            null=True, srid=3857
+                        ),
+                    ),
+                ),
+                ("boundary_source", models.CharField(blank=True, max_length=300)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['boundary_3857'], name='memberstate_boundary_3857')],
+                "ordering": ["name"],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["boundary_3857"], name="memberstate_boundary_3857"
+                    )
+                ],
             },
         ),
     ]

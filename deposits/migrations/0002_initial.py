@@ -6,62 +6,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('deposits', '0001_initial'),
-        ('layers', '0001_initial'),
+        ("deposits", "0001_initial"),
+        ("layers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mineraloccurrence',
-            name='dataset',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='occurrences', to='layers.dataset'),
+            model_name="mineraloccurrence",
+            name="dataset",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="occurrences",
+                to="layers.dataset",
+            ),
         ),
         migrations.AddField(
-            model_name='mineraloccurrence',
-            name='member_state',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='deposits.memberstate'),
+            model_name="mineraloccurrence",
+            name="member_state",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, to="deposits.memberstate"
+            ),
         ),
         migrations.AddField(
-            model_name='occurrencecommodity',
-            name='commodity',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='deposits.commodity'),
+            model_name="occurrencecommodity",
+            name="commodity",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="deposits.commodity",
+            ),
         ),
         migrations.AddField(
-            model_name='occurrencecommodity',
-            name='occurrence',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commodity_links', to='deposits.mineraloccurrence'),
+            model_name="occurrencecommodity",
+            name="occurrence",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="commodity_links",
+                to="deposits.mineraloccurrence",
+            ),
         ),
         migrations.AddField(
-            model_name='mineraloccurrence',
-            name='commodities',
-            field=models.ManyToManyField(related_name='occurrences', through='deposits.OccurrenceCommodity', to='deposits.commodity'),
+            model_name="mineraloccurrence",
+            name="commodities",
+            field=models.ManyToManyField(
+                related_name="occurrences",
+                through="deposits.OccurrenceCommodity",
+                to="deposits.commodity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='occurrencecommodity',
-            index=models.Index(fields=['commodity', 'occurrence'], name='deposits_oc_commodi_786bd2_idx'),
+            model_name="occurrencecommodity",
+            index=models.Index(
+                fields=["commodity", "occurrence"], name="deposits_oc_commodi_786bd2_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='occurrencecommodity',
-            constraint=models.UniqueConstraint(fields=('occurrence', 'commodity'), name='one_rank_per_commodity'),
+            model_name="occurrencecommodity",
+            constraint=models.UniqueConstraint(
+                fields=("occurrence", "commodity"), name="one_rank_per_commodity"
+            ),
         ),
         migrations.AddIndex(
-            model_name='mineraloccurrence',
-            index=models.Index(fields=['status'], name='deposits_mi_status_05f578_idx'),
+            model_name="mineraloccurrence",
+            index=models.Index(fields=["status"], name="deposits_mi_status_05f578_idx"),
         ),
         migrations.AddIndex(
-            model_name='mineraloccurrence',
-            index=models.Index(fields=['deposit_type'], name='deposits_mi_deposit_71caa4_idx'),
+            model_name="mineraloccurrence",
+            index=models.Index(fields=["deposit_type"], name="deposits_mi_deposit_71caa4_idx"),
         ),
         migrations.AddIndex(
-            model_name='mineraloccurrence',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['name'], name='occurrence_name_trgm', opclasses=['gin_trgm_ops']),
+            model_name="mineraloccurrence",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["name"], name="occurrence_name_trgm", opclasses=["gin_trgm_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='mineraloccurrence',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom_3857'], name='occurrence_geom_3857'),
+            model_name="mineraloccurrence",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom_3857"], name="occurrence_geom_3857"
+            ),
         ),
     ]

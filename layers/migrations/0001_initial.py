@@ -10,73 +10,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('deposits', '0001_initial'),
+        ("deposits", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('title', models.CharField(max_length=300)),
-                ('abstract', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('occurrences', 'Mineral occurrences'), ('geology', 'Geological units'), ('structures', 'Structures'), ('mixed', 'Several layers')], max_length=20)),
-                ('organisation', models.CharField(blank=True, max_length=300)),
-                ('licence', models.CharField(max_length=200)),
-                ('citation', models.TextField(blank=True)),
-                ('source_url', models.URLField(blank=True)),
-                ('scale_denominator', models.PositiveIntegerField(blank=True, null=True)),
-                ('keywords', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=100), blank=True, default=list, size=None)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('is_published', models.BooleanField(default=False)),
-                ('is_demo', models.BooleanField(default=False, help_text='Made-up demonstration data.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('member_state', models.ForeignKey(blank=True, help_text='Empty for regional datasets.', null=True, on_delete=django.db.models.deletion.PROTECT, to='deposits.memberstate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("title", models.CharField(max_length=300)),
+                ("abstract", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("occurrences", "Mineral occurrences"),
+                            ("geology", "Geological units"),
+                            ("structures", "Structures"),
+                            ("mixed", "Several layers"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("organisation", models.CharField(blank=True, max_length=300)),
+                ("licence", models.CharField(max_length=200)),
+                ("citation", models.TextField(blank=True)),
+                ("source_url", models.URLField(blank=True)),
+                ("scale_denominator", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "keywords",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=100),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("is_published", models.BooleanField(default=False)),
+                (
+                    "is_demo",
+                    models.BooleanField(default=False, help_text="Made-up demonstration data."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "member_state",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for regional datasets.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="deposits.memberstate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='GeologicalUnit',
+            name="GeologicalUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=300)),
-                ('lithology', models.CharField(blank=True, max_length=300)),
-                ('age', models.CharField(blank=True, help_text='Chronostratigraphic name.', max_length=200)),
-                ('age_min_ma', models.FloatField(blank=True, null=True)),
-                ('age_max_ma', models.FloatField(blank=True, null=True)),
-                ('description', models.TextField(blank=True)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('geom_3857', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(srid=3857))),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='units', to='layers.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=300)),
+                ("lithology", models.CharField(blank=True, max_length=300)),
+                (
+                    "age",
+                    models.CharField(
+                        blank=True, help_text="Chronostratigraphic name.", max_length=200
+                    ),
+                ),
+                ("age_min_ma", models.FloatField(blank=True, null=True)),
+                ("age_max_ma", models.FloatField(blank=True, null=True)),
+                ("description", models.TextField(blank=True)),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "geom_3857",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="units",
+                        to="layers.dataset",
+                    ),
+                ),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom_3857'], name='geologicalunit_geom_3857')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom_3857"], name="geologicalunit_geom_3857"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Structure',
+            name="Structure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=300)),
-                ('structure_type', models.CharField(choices=[('normal_fault', 'Normal fault'), ('reverse_fault', 'Reverse fault'), ('thrust_fault', 'Thrust fault'), ('strike_slip_fault', 'Strike-slip fault'), ('fault', 'Fault (unspecified)'), ('fold_axis', 'Fold axis'), ('lineament', 'Lineament')], max_length=30)),
-                ('description', models.TextField(blank=True)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('geom', django.contrib.gis.db.models.fields.MultiLineStringField(srid=4326)),
-                ('geom_3857', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiLineStringField(srid=3857))),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='structures', to='layers.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300)),
+                (
+                    "structure_type",
+                    models.CharField(
+                        choices=[
+                            ("normal_fault", "Normal fault"),
+                            ("reverse_fault", "Reverse fault"),
+                            ("thrust_fault", "Thrust fault"),
+                            ("strike_slip_fault", "Strike-slip fault"),
+                            ("fault", "Fault (unspecified)"),
+                            ("fold_axis", "Fold axis"),
+                            ("lineament", "Lineament"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("geom", django.contrib.gis.db.models.fields.MultiLineStringField(srid=4326)),
+                (
+                    "geom_3857",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiLineStringField(
+                            srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="structures",
+                        to="layers.dataset",
+                    ),
+                ),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom_3857'], name='structure_geom_3857')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom_3857"], name="structure_geom_3857"
+                    )
+                ],
             },
         ),
     ]

@@ -34,5 +34,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "error" not in response.data:
         message = response.data.get("detail", response.data)
-        response.data = {"error": {"code": getattr(exc, "default_code", "error"), "message": message}}
+        response.data = {
+            "error": {"code": getattr(exc, "default_code", "error"), "message": message}
+        }
     return response

@@ -73,7 +73,14 @@ def feature_tile_sql(
         SELECT ST_AsMVT(features.*, %s, {EXTENT}, 'geom', 'id') FROM features WHERE geom IS NOT NULL
     """
     params: SqlParams = [
-        tile.z, tile.x, tile.y, pixel / 4, *where.params, *size_params, max_features, layer,
+        tile.z,
+        tile.x,
+        tile.y,
+        pixel / 4,
+        *where.params,
+        *size_params,
+        max_features,
+        layer,
     ]
     return sql, params
 

@@ -14,7 +14,9 @@ def parse_int(value: str | None, *, field: str, default: int, minimum: int, maxi
     if value is None or value == "":
         return default
     if not _INT.match(value):
-        raise BadRequest(f"{field} must be a whole number from {minimum} to {maximum}.", field=field)
+        raise BadRequest(
+            f"{field} must be a whole number from {minimum} to {maximum}.", field=field
+        )
     number = int(value)
     if not minimum <= number <= maximum:
         raise BadRequest(f"{field} must be from {minimum} to {maximum}; got {number}.", field=field)
@@ -45,10 +47,16 @@ def parse_bbox(value: str | None, *, field: str = "bbox") -> BBox | None:
             field=field,
         )
     minx, miny, maxx, maxy = (parse_float(p, field=field) for p in parts)
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise BadRequest("bbox must lie within -180..180 longitude and -90..90 latitude.", field=field)
+    if not (
+        -180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90
+    ):
+        raise BadRequest(
+            "bbox must lie within -180..180 longitude and -90..90 latitude.", field=field
+        )
     if minx > maxx or miny > maxy:
-        raise BadRequest("bbox minimum must not exceed its maximum (minLon,minLat,maxLon,maxLat).", field=field)
+        raise BadRequest(
+            "bbox minimum must not exceed its maximum (minLon,minLat,maxLon,maxLat).", field=field
+        )
     return (minx, miny, maxx, maxy)
 
 

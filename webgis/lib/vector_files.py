@@ -57,13 +57,17 @@ def _decode(raw: bytes) -> tuple[str, str]:
 def read_csv(path: Path, *, delimiter: str | None = None) -> Records:
     text, encoding = _decode(path.read_bytes())
     first_line = text.split("\n", 1)[0]
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter or detect_delimiter(first_line))
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=delimiter or detect_delimiter(first_line)
+    )
     if not reader.fieldnames:
         raise FileReadError("The CSV file has no header row.")
     columns = [c.strip() for c in reader.fieldnames]
     reader.fieldnames = columns
     rows = [dict(row) for row in reader]
-    return Records(columns=columns, rows=rows, encoding="utf-8" if encoding == "utf-8-sig" else encoding)
+    return Records(
+        columns=columns, rows=rows, encoding="utf-8" if encoding == "utf-8-sig" else encoding
+    )
 
 
 def _srid_of(crs_text: str | None, driver: str, override: int | None) -> int:

@@ -15,15 +15,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
-        parser.add_argument("--layer", help="Layer or TopoJSON object name, if the file has several")
+        parser.add_argument(
+            "--layer", help="Layer or TopoJSON object name, if the file has several"
+        )
         parser.add_argument("--srid", type=int, help="EPSG code, when the file declares no CRS")
 
     def handle(self, *args: Any, **options: Any) -> None:
         reference_data_load()
         try:
-            report = boundaries_import(path=options["path"], srid=options["srid"], layer=options["layer"])
+            report = boundaries_import(
+                path=options["path"], srid=options["srid"], layer=options["layer"]
+            )
         except FileReadError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Loaded boundaries for {len(report.loaded)} member states: {', '.join(report.loaded)}")
+        self.stdout.write(
+            f"Loaded boundaries for {len(report.loaded)} member states: {', '.join(report.loaded)}"
+        )
         if report.missing:
-            self.stdout.write(self.style.WARNING(f"Not found in the file: {', '.join(report.missing)}"))
+            self.stdout.write(
+                self.style.WARNING(f"Not found in the file: {', '.join(report.missing)}")
+            )

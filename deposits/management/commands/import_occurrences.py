@@ -24,8 +24,11 @@ class Command(BaseCommand):
         try:
             mapping = OccurrenceMapping.load(options["mapping"])
             report = occurrence_import(
-                path=options["path"], mapping=mapping, layer=options["layer"],
-                srid=options["srid"], publish=not options["unpublished"],
+                path=options["path"],
+                mapping=mapping,
+                layer=options["layer"],
+                srid=options["srid"],
+                publish=not options["unpublished"],
             )
         except (MappingError, OccurrenceImportError) as exc:
             raise CommandError(f"{exc} Nothing was imported.") from exc
@@ -34,13 +37,19 @@ class Command(BaseCommand):
     def print_report(self, report: OccurrenceImportReport) -> None:
         write = self.stdout.write
         write(f"Dataset {report.dataset}: read {report.read} rows, imported {report.imported}.")
-        write("By member state: " + ", ".join(f"{k} {v}" for k, v in report.by_member_state.items()))
+        write(
+            "By member state: " + ", ".join(f"{k} {v}" for k, v in report.by_member_state.items())
+        )
         if report.rejected:
             write(self.style.WARNING(f"Rejected {len(report.rejected)} rows:"))
             for number, reason in report.rejected:
                 write(f"  row {number}: {reason}")
         if report.outside_member_states:
-            write(self.style.WARNING(f"Not imported, outside the member states: {len(report.outside_member_states)} rows:"))
+            write(
+                self.style.WARNING(
+                    f"Not imported, outside the member states: {len(report.outside_member_states)} rows:"
+                )
+            )
             for number, reason in report.outside_member_states:
                 write(f"  row {number}: {reason}")
         for kind, terms in report.unmapped_terms.items():

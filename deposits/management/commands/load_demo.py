@@ -31,7 +31,9 @@ class Command(BaseCommand):
             return
         if not MemberState.objects.filter(boundary__isnull=False).exists() or options["force"]:
             if not WORLD_ATLAS.exists():
-                raise CommandError(f"{WORLD_ATLAS} is missing: run `make setup` (npm install) first.")
+                raise CommandError(
+                    f"{WORLD_ATLAS} is missing: run `make setup` (npm install) first."
+                )
             boundaries_import(path=WORLD_ATLAS)
         occurrences = demo_occurrences_create()
         units, structures = demo_geology_create()
