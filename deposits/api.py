@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
@@ -37,6 +38,7 @@ def _cache_control(request: HttpRequest) -> str:
     return "private, max-age=0" if request.user.is_staff else "public, max-age=60"
 
 
+@gzip_page
 @require_GET
 def occurrences_list(request: HttpRequest) -> HttpResponse:
     """`GET /api/occurrences/`: a FeatureCollection page with `numberMatched` and `next` links."""
@@ -77,6 +79,7 @@ def occurrences_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@gzip_page
 @require_GET
 def occurrence_detail(request: HttpRequest, pk: int) -> HttpResponse:
     feature = occurrence_geojson(occurrence_id=pk, user=request.user)

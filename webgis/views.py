@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
@@ -48,6 +49,7 @@ def _unknown_layer(name: str) -> JsonResponse:
     )
 
 
+@gzip_page
 @require_GET
 def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
     tile_layer = get_layer(layer)
@@ -78,6 +80,7 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
     return response
 
 
+@gzip_page
 @require_GET
 def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     """TileJSON 3.0.0 for one layer; its tile URL carries the current data version."""

@@ -192,3 +192,17 @@ def test_tilejson_describes_the_layer(anonymous: Client) -> None:
         "lithology": "String",
         "age": "String",
     }
+
+
+def test_tiles_are_gzipped_for_clients_that_accept_it(anonymous: Client, make_occurrence) -> None:
+    import gzip
+
+    for i in range(50):
+        make_occurrence(f"P{i}", lon=121.0 + i * 0.05, lat=15.0)
+    x, y = tile_of(121.0, 15.0, 8)
+    plain = anonymous.get(f"/tiles/occurrences/8/{x}/{y}.mvt")
+    zipped = anonymous.get(f"/tiles/occurrences/8/{x}/{y}.mvt", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) < len(plain.content)
