@@ -19,6 +19,7 @@ from deposits.selectors import (
     occurrence_vocabulary,
     occurrences_geojson_page,
 )
+from layers.permissions import access_for
 from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.params import parse_int, parse_text, reject_unknown
 
@@ -35,7 +36,7 @@ def _page_link(request: HttpRequest, rel: str, offset: int, limit: int) -> dict[
 
 
 def _cache_control(request: HttpRequest) -> str:
-    return "private, max-age=0" if request.user.is_staff else "public, max-age=60"
+    return "private, max-age=0" if access_for(request.user).is_restricted_viewer else "public, max-age=60"
 
 
 @gzip_page

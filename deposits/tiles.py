@@ -68,9 +68,6 @@ class MemberStateTileLayer(TileLayer):
     def version(self, user: Any) -> str:
         return member_states_version()
 
-    def is_restricted(self, user: Any) -> bool:
-        return False
-
 
 occurrences = register(
     OccurrenceTileLayer(
@@ -94,5 +91,6 @@ member_states = register(
         description="Land boundaries of the member states (Natural Earth).",
         geometry_type="polygon",
         fields={"code": "String", "name": "String"},
+        permission_dependent=False,
     )
 )

@@ -4,17 +4,11 @@ import hashlib
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from layers.models import Dataset
+from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where
-
-
-def dataset_visibility_q(user: Any) -> Q:
-    """The permission rule every surface applies: the public sees published datasets only."""
-    if getattr(user, "is_staff", False):
-        return Q()
-    return Q(is_published=True)
 
 
 def datasets_visible(*, user: Any) -> QuerySet[Dataset]:
@@ -22,10 +16,11 @@ def datasets_visible(*, user: Any) -> QuerySet[Dataset]:
 
 
 def dataset_visibility_where(*, user: Any, column: str = "t.dataset_id") -> Where:
-    """The same rule as SQL over a table that has a dataset id column."""
-    if getattr(user, "is_staff", False):
+    """The permission rule (layers.permissions) as SQL over a table with a dataset id column."""
+    if access_for(user).sees_everything:
         return Where()
-    return Where(f"{column} IN (SELECT id FROM layers_dataset WHERE is_published)")
+    subquery, params = visible_dataset_ids_sql(user)
+    return Where(f"{column} IN ({subquery})", params)
 
 
 def data_version() -> str:

@@ -13,7 +13,7 @@ from django.test import Client
 
 from deposits.models import Commodity, MemberState, MineralOccurrence, OccurrenceCommodity
 from deposits.services import boundaries_import, reference_data_load
-from layers.models import Dataset, DatasetKind
+from layers.models import Dataset, DatasetKind, Membership, Organisation, OrganisationKind, Role
 
 SHARED_DATA = Path(
     os.environ.get("AMDIS_SHARED_DATA", Path(settings.BASE_DIR).parent / "shared" / "data")
@@ -36,19 +36,71 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# Personas, in one place.
+# Personas, in one place: each is a signed-in Client (except the anonymous visitor).
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _organisation(name: str, kind: str, state: str | None) -> Organisation:
+    return Organisation.objects.get_or_create(
+        slug=name.lower().replace(" ", "-"),
+        defaults={
+            "name": name, "kind": kind,
+            "member_state": MemberState.objects.get(code=state) if state else None,
+        },
+    )[0]
+
+
 @pytest.fixture
 def anonymous() -> Client:
     return Client()
 
 
 @pytest.fixture
+def registered(db: None) -> Client:
+    """Signed in, no role."""
+    return _client_for(User.objects.create_user("reggie-registered", password="x-unused-x"))
+
+
+@pytest.fixture
+def phl_survey(db: None) -> Organisation:
+    return _organisation("Mines and Geosciences Bureau", OrganisationKind.SURVEY, "PHL")
+
+
+@pytest.fixture
+def idn_survey(db: None) -> Organisation:
+    return _organisation("Geological Agency of Indonesia", OrganisationKind.SURVEY, "IDN")
+
+
+@pytest.fixture
+def editor_phl_user(phl_survey: Organisation) -> User:
+    user = User.objects.create_user("pia-editor-phl", password="x-unused-x")
+    Membership.objects.create(user=user, organisation=phl_survey, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def editor_phl(editor_phl_user: User) -> Client:
+    """Editor at the Philippine survey: uploads and publishes for PHL only."""
+    return _client_for(editor_phl_user)
+
+
+@pytest.fixture
+def editor_idn(idn_survey: Organisation) -> Client:
+    user = User.objects.create_user("ida-editor-idn", password="x-unused-x")
+    Membership.objects.create(user=user, organisation=idn_survey, role=Role.EDITOR)
+    return _client_for(user)
+
+
+@pytest.fixture
 def reviewer(db: None) -> Client:
-    """ASEAN Secretariat staff: sees unpublished data too."""
-    user = User.objects.create_user("rita-reviewer", password="x-unused-x", is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    """ASEAN Secretariat reviewer: sees unpublished data of every member state."""
+    user = User.objects.create_user("rita-reviewer", password="x-unused-x")
+    secretariat = _organisation("ASEAN Secretariat", OrganisationKind.SECRETARIAT, None)
+    Membership.objects.create(user=user, organisation=secretariat, role=Role.REVIEWER)
+    return _client_for(user)
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
 from webgis.lib.errors import BadRequest, json_error
-from webgis.lib.mvt import all_layers, get_layer, run_tile_query
+from layers.permissions import access_for
+from webgis.lib.mvt import TileLayer, all_layers, get_layer, run_tile_query
 from webgis.lib.params import reject_unknown
 from webgis.lib.tiles import MAX_ZOOM, Tile
 
@@ -49,6 +50,11 @@ def _unknown_layer(name: str) -> JsonResponse:
     )
 
 
+def _is_private(tile_layer: TileLayer, request: HttpRequest) -> bool:
+    """Responses that may hold unpublished data must never be stored by a shared cache."""
+    return tile_layer.permission_dependent and access_for(request.user).is_restricted_viewer
+
+
 @gzip_page
 @require_GET
 def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
@@ -64,7 +70,7 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
     current = tile_layer.version(request.user)
     body = run_tile_query(sql, params)
     response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
-    if tile_layer.is_restricted(request.user):
+    if _is_private(tile_layer, request):
         response["Cache-Control"] = "private, max-age=0"
     elif request.GET.get("v") == current:
         # The URL names the data version, so this exact tile never changes.
@@ -116,7 +122,7 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     }
     response = JsonResponse(doc)
     response["Cache-Control"] = (
-        "private, max-age=0" if tile_layer.is_restricted(request.user) else "public, max-age=60"
+        "private, max-age=0" if _is_private(tile_layer, request) else "public, max-age=60"
     )
     return response
 

@@ -144,6 +144,8 @@ class TileLayer:
     fields: dict[str, str] = field(default_factory=dict)
     min_zoom: int = 0
     max_zoom: int = 22
+    # False for layers whose content is the same for everyone (no unpublished data in them).
+    permission_dependent: bool = True
 
     def tile_sql(self, tile: Tile, query: QueryDict, user: Any) -> tuple[str, SqlParams]:
         raise NotImplementedError
@@ -153,10 +155,6 @@ class TileLayer:
 
     def allowed_params(self) -> set[str]:
         return {"v"}
-
-    def is_restricted(self, user: Any) -> bool:
-        """True when this user may see data the public cannot (response must be private)."""
-        return bool(getattr(user, "is_staff", False))
 
 
 _REGISTRY: dict[str, TileLayer] = {}
