@@ -36,7 +36,11 @@ def _page_link(request: HttpRequest, rel: str, offset: int, limit: int) -> dict[
 
 
 def _cache_control(request: HttpRequest) -> str:
-    return "private, max-age=0" if access_for(request.user).is_restricted_viewer else "public, max-age=60"
+    return (
+        "private, max-age=0"
+        if access_for(request.user).is_restricted_viewer
+        else "public, max-age=60"
+    )
 
 
 @gzip_page

@@ -127,14 +127,17 @@ class OccurrenceMapping:
         return cls.from_dict(spec)
 
     @classmethod
-    def from_dict(cls, spec: dict[str, Any]) -> "OccurrenceMapping":
+    def from_dict(
+        cls, spec: dict[str, Any], *, require_dataset: bool = True
+    ) -> "OccurrenceMapping":
+        """`require_dataset` is False for uploads, whose dataset is chosen in the upload form."""
         if not isinstance(spec, dict):
             raise MappingError("A mapping is a JSON object.")
         dataset = spec.get("dataset") or {}
         unknown = set(dataset) - DATASET_FIELDS
         if unknown:
             raise MappingError(f"Unknown dataset fields: {', '.join(sorted(unknown))}.")
-        for required in ("slug", "title", "licence"):
+        for required in ("slug", "title", "licence") if require_dataset else ():
             if not dataset.get(required):
                 raise MappingError(f"dataset.{required} is required.")
         fields_spec = spec.get("fields") or {}

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -201,6 +201,14 @@ _STAGING_COLUMNS = (
 )
 
 
+class RowProblems(Protocol):
+    """Where staging records rejected rows and unmapped terms (an import report or an upload)."""
+
+    rejected: list[tuple[int, str]]
+
+    def note_unmapped(self, kind: str, term: str) -> None: ...
+
+
 def _stage_row(
     number: int,
     row: dict[str, Any],
@@ -208,7 +216,7 @@ def _stage_row(
     mapping: OccurrenceMapping,
     commodities: dict[str, int],
     states: dict[str, str],
-    report: OccurrenceImportReport,
+    report: RowProblems,
 ) -> list[Any] | None:
     """One source row as a staging row, or None (with the reason in the report)."""
     nulls = mapping.null_values

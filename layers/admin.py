@@ -6,7 +6,15 @@ from layers.models import Dataset, GeologicalUnit, Structure
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "member_state", "version", "is_published", "is_demo", "updated_at")
+    list_display = (
+        "title",
+        "kind",
+        "member_state",
+        "version",
+        "is_published",
+        "is_demo",
+        "updated_at",
+    )
     list_filter = ("kind", "is_published", "is_demo", "member_state")
     search_fields = ("title", "slug", "abstract", "organisation")
     prepopulated_fields = {"slug": ("title",)}

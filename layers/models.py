@@ -25,7 +25,11 @@ class Dataset(models.Model):
     kind = models.CharField(max_length=20, choices=DatasetKind.choices)
     organisation = models.CharField(max_length=300, blank=True, help_text="Credited publisher")
     owner = models.ForeignKey(
-        "layers.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="datasets",
+        "layers.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="datasets",
         help_text="The organisation whose editors manage this dataset.",
     )
     member_state = models.ForeignKey(
@@ -121,7 +125,10 @@ class Organisation(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=OrganisationKind.choices)
     member_state = models.ForeignKey(
-        "deposits.MemberState", null=True, blank=True, on_delete=models.PROTECT,
+        "deposits.MemberState",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         help_text="The member state a survey publishes for; empty for the Secretariat.",
     )
 
@@ -144,12 +151,20 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_organisation")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="one_membership_per_organisation"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} — {self.organisation} ({self.role})"
@@ -184,17 +199,25 @@ class Upload(models.Model):
 
     id = models.UUIDField(primary_key=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="uploads")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     target = models.CharField(max_length=20, choices=UploadTarget.choices)
     dataset = models.ForeignKey(
-        Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="uploads",
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="uploads",
         help_text="The dataset this upload becomes a new version of.",
     )
     mode = models.CharField(max_length=10, choices=PublishMode.choices, default=PublishMode.REPLACE)
     original_name = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
-    status = models.CharField(max_length=20, choices=UploadStatus.choices, default=UploadStatus.QUEUED)
+    status = models.CharField(
+        max_length=20, choices=UploadStatus.choices, default=UploadStatus.QUEUED
+    )
     stage = models.CharField(max_length=30, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=300, blank=True)
@@ -222,13 +245,19 @@ class Upload(models.Model):
 class ColumnMapping(models.Model):
     """The last column mapping an organisation used for a target, offered for its next upload."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="column_mappings")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="column_mappings"
+    )
     target = models.CharField(max_length=20, choices=UploadTarget.choices)
     mapping = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "target"], name="one_mapping_per_target")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "target"], name="one_mapping_per_target"
+            )
+        ]
 
 
 class DatasetVersion(models.Model):
@@ -236,17 +265,25 @@ class DatasetVersion(models.Model):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    restored_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    upload = models.ForeignKey(
+        Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     mode = models.CharField(max_length=10, choices=PublishMode.choices)
     feature_count = models.PositiveIntegerField()
     snapshot_table = models.CharField(max_length=63)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["dataset", "-number"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "number"], name="one_version_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="one_version_number")
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.number}"
@@ -267,10 +304,16 @@ class AuditEntry(models.Model):
     """Who did what to which upload or dataset, and when (visible to reviewers)."""
 
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=30, choices=AuditAction.choices)
-    dataset = models.ForeignKey(Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
-    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
+    upload = models.ForeignKey(
+        Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -299,7 +342,9 @@ class RasterLayer(models.Model):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="rasters")
     version = models.PositiveIntegerField()
-    path = models.CharField(max_length=300, help_text="Relative to MEDIA_ROOT; never user-supplied.")
+    path = models.CharField(
+        max_length=300, help_text="Relative to MEDIA_ROOT; never user-supplied."
+    )
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     band_count = models.PositiveSmallIntegerField()
@@ -307,11 +352,15 @@ class RasterLayer(models.Model):
     srid = models.PositiveIntegerField()
     nodata = models.FloatField(null=True, blank=True)
     footprint = models.PolygonField(srid=4326)
-    statistics = models.JSONField(default=list, blank=True, help_text="Per band: min, max, mean, std, percentiles")
+    statistics = models.JSONField(
+        default=list, blank=True, help_text="Per band: min, max, mean, std, percentiles"
+    )
     units = models.CharField(max_length=50, blank=True)
     colormap = models.CharField(max_length=40, default="viridis")
     value_min = models.FloatField(null=True, blank=True)
     value_max = models.FloatField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["dataset", "version"], name="one_raster_per_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="one_raster_per_version")
+        ]

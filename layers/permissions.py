@@ -39,17 +39,20 @@ def access_for(user: Any) -> Access:
     if isinstance(cached, Access):
         return cached
     memberships = list(
-        Membership.objects.filter(user=user).select_related("organisation").only(
-            "role", "organisation__kind", "organisation__member_state_id"
-        )
+        Membership.objects.filter(user=user)
+        .select_related("organisation")
+        .only("role", "organisation__kind", "organisation__member_state_id")
     )
     sees_everything = bool(user.is_superuser) or any(
-        m.role == Role.REVIEWER and m.organisation.kind == OrganisationKind.SECRETARIAT for m in memberships
+        m.role == Role.REVIEWER and m.organisation.kind == OrganisationKind.SECRETARIAT
+        for m in memberships
     )
     editors = [m for m in memberships if m.role == Role.EDITOR and m.organisation.member_state_id]
     access = Access(
         sees_everything=sees_everything,
-        editor_member_states=frozenset(m.organisation.member_state_id for m in editors if m.organisation.member_state_id),
+        editor_member_states=frozenset(
+            m.organisation.member_state_id for m in editors if m.organisation.member_state_id
+        ),
         editor_organisations=frozenset(m.organisation_id for m in editors),
     )
     user._amdis_access = access
@@ -95,4 +98,8 @@ def can_edit_dataset(user: Any, dataset: Dataset) -> bool:
 
 def can_use_uploads(user: Any) -> bool:
     access = access_for(user)
-    return bool(getattr(user, "is_superuser", False) or access.editor_member_states or access.sees_everything)
+    return bool(
+        getattr(user, "is_superuser", False)
+        or access.editor_member_states
+        or access.sees_everything
+    )

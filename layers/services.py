@@ -1,8 +1,33 @@
-"""Writes for datasets and geological layers."""
+"""Writes for datasets, geological layers and uploads."""
 
+import hashlib
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
 
-from layers.models import Dataset, DatasetKind
+from layers.ingest import pipeline
+from layers.models import (
+    AuditAction,
+    AuditEntry,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    Organisation,
+    PublishMode,
+    Upload,
+    UploadStatus,
+    UploadTarget,
+)
+from layers.permissions import access_for, can_edit_dataset, can_upload_for
 
 DEMO_GEOLOGY_SLUG = "amdis-demo-geology"
 DEMO_STRUCTURES_SLUG = "amdis-demo-structures"
@@ -101,3 +126,216 @@ def demo_geology_create(*, seed: float = 0.42) -> tuple[int, int]:
         )
         structure_count = cursor.rowcount
     return unit_count, structure_count
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+# A job whose progress has not moved for this long has lost its worker.
+STALLED_AFTER = timedelta(seconds=120)
+
+
+def _editor_organisation(user: Any, organisation: Organisation) -> None:
+    if not can_upload_for(user, organisation.member_state_id):
+        raise PermissionDenied("You can upload only for your own survey's member state.")
+
+
+def upload_create(
+    *,
+    user: Any,
+    organisation: Organisation,
+    file: UploadedFile,
+    target: str,
+    dataset: Dataset | None = None,
+    mode: str = PublishMode.REPLACE,
+    dataset_fields: dict[str, Any] | None = None,
+) -> Upload:
+    """Stores the file in its own job folder and queues the job that reads and checks it."""
+    from layers.tasks import upload_process_task
+
+    _editor_organisation(user, organisation)
+    if target not in UploadTarget.values:
+        raise ValidationError(f"Unknown target {target!r}.")
+    if dataset is not None and (
+        not can_edit_dataset(user, dataset)
+        or dataset.member_state_id != organisation.member_state_id
+    ):
+        raise PermissionDenied("You can add versions only to your own member state's datasets.")
+    upload = Upload(
+        id=uuid.uuid4(),
+        organisation=organisation,
+        created_by=user,
+        target=target,
+        dataset=dataset,
+        mode=mode,
+        original_name=Path(file.name or "upload").name[:255],
+        size_bytes=file.size or 0,
+        sha256="",
+        options={"dataset": dataset_fields or {}},
+    )
+    folder = pipeline.upload_dir(upload) / "original"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe_name = get_valid_filename(upload.original_name) or "upload.bin"
+    digest = hashlib.sha256()
+    try:
+        with (folder / safe_name).open("wb") as out:
+            for chunk in file.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        upload.sha256 = digest.hexdigest()
+        with transaction.atomic():
+            upload.save(force_insert=True)
+            AuditEntry.objects.create(
+                action=AuditAction.UPLOADED,
+                upload=upload,
+                dataset=dataset,
+                actor=user,
+                details={
+                    "name": upload.original_name,
+                    "size": upload.size_bytes,
+                    "sha256": upload.sha256,
+                    "target": target,
+                },
+            )
+            upload_process_task.enqueue(str(upload.pk))
+    except BaseException:
+        shutil.rmtree(pipeline.upload_dir(upload), ignore_errors=True)
+        raise
+    return upload
+
+
+def _require_editor(user: Any, upload: Upload) -> None:
+    if not can_upload_for(user, upload.organisation.member_state_id):
+        raise PermissionDenied("Only editors of this survey can change this upload.")
+
+
+@transaction.atomic
+def upload_options_update(*, user: Any, upload: Upload, options: dict[str, Any]) -> Upload:
+    """New answers (layer, CRS, encoding, column mapping): the file is checked again."""
+    from layers.tasks import upload_process_task
+
+    _require_editor(user, upload)
+    if upload.status not in {UploadStatus.NEEDS_INPUT, UploadStatus.READY, UploadStatus.FAILED}:
+        raise ValidationError("This upload can no longer be changed.")
+    merged = {**(upload.options or {}), **options}
+    Upload.objects.filter(pk=upload.pk).update(
+        options=merged,
+        status=UploadStatus.QUEUED,
+        progress=0,
+        progress_message="Waiting for a worker",
+        report={},
+    )
+    upload.refresh_from_db()
+    AuditEntry.objects.create(
+        action=AuditAction.OPTIONS_CHANGED,
+        upload=upload,
+        dataset=upload.dataset,
+        actor=user,
+        details={k: v for k, v in options.items() if k != "mapping"}
+        | ({"mapping": True} if "mapping" in options else {}),
+    )
+    upload_process_task.enqueue(str(upload.pk))
+    return upload
+
+
+def upload_mark_stalled(upload: Upload) -> Upload:
+    """A job whose worker died (killed, machine restarted) is marked failed with the reason."""
+    if (
+        upload.is_active
+        and upload.heartbeat_at
+        and timezone.now() - upload.heartbeat_at > STALLED_AFTER
+    ):
+        stage = upload.stage or "start"
+        if upload.status == UploadStatus.PUBLISHING:
+            # The publish transaction never committed: the upload is still checked and publishable.
+            Upload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.READY,
+                error_code="worker_lost",
+                error_message="The worker stopped while publishing; nothing was published. Publish again.",
+            )
+        else:
+            Upload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.FAILED,
+                error_code="worker_lost",
+                error_message=f"The worker stopped during '{stage}' (it was restarted or killed). "
+                "Nothing was published; press Retry.",
+            )
+        AuditEntry.objects.create(
+            action=AuditAction.FAILED,
+            upload=upload,
+            dataset=upload.dataset,
+            details={"code": "worker_lost", "stage": stage},
+        )
+        upload.refresh_from_db()
+    return upload
+
+
+@transaction.atomic
+def upload_retry(*, user: Any, upload: Upload) -> Upload:
+    from layers.tasks import upload_process_task
+
+    _require_editor(user, upload)
+    upload = upload_mark_stalled(upload)
+    if upload.status != UploadStatus.FAILED:
+        raise ValidationError("Only a failed upload can be retried.")
+    Upload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.QUEUED,
+        progress=0,
+        error_code="",
+        error_message="",
+        progress_message="Waiting for a worker",
+    )
+    AuditEntry.objects.create(
+        action=AuditAction.RETRIED, upload=upload, dataset=upload.dataset, actor=user
+    )
+    upload_process_task.enqueue(str(upload.pk))
+    upload.refresh_from_db()
+    return upload
+
+
+@transaction.atomic
+def upload_publish_request(*, user: Any, upload: Upload) -> Upload:
+    from layers.tasks import upload_publish_task
+
+    _require_editor(user, upload)
+    if upload.status != UploadStatus.READY:
+        raise ValidationError("Only a checked upload can be published.")
+    encoding = (upload.report or {}).get("encoding") or {}
+    if encoding.get("conflict") and not (upload.options or {}).get("encoding"):
+        raise ValidationError("Confirm the text encoding first.")
+    Upload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.PUBLISHING,
+        heartbeat_at=timezone.now(),
+        progress_message="Publishing",
+        error_code="",
+        error_message="",
+    )
+    upload_publish_task.enqueue(str(upload.pk), getattr(user, "pk", None))
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_discard(*, user: Any, upload: Upload) -> None:
+    _require_editor(user, upload)
+    if upload.status in {UploadStatus.PUBLISHED, UploadStatus.PUBLISHING}:
+        raise ValidationError(
+            "A published upload cannot be discarded; restore an earlier version instead."
+        )
+    pipeline.upload_discard(upload, actor=user)
+
+
+def version_restore(*, user: Any, version: DatasetVersion) -> DatasetVersion:
+    if not can_edit_dataset(user, version.dataset):
+        raise PermissionDenied("Only editors of this dataset's member state can restore versions.")
+    return pipeline.version_restore(version, actor=user)
+
+
+def uploads_visible(*, user: Any) -> Any:
+    access = access_for(user)
+    uploads = Upload.objects.select_related("organisation", "dataset", "created_by")
+    if access.sees_everything:
+        return uploads
+    return uploads.filter(organisation_id__in=access.editor_organisations)
+
+
+def upload_storage_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads"

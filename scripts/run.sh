@@ -9,6 +9,7 @@ if [ -n "${AMDIS_LOCAL_DB:-}" ]; then
 fi
 cleanup() {
   trap - INT TERM EXIT
+  [ -n "${worker_pid:-}" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null
   [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   if [ -n "$started" ]; then log "Stopping the local PostGIS cluster"; bash scripts/db.sh stop; fi
 }
@@ -17,6 +18,9 @@ trap cleanup INT TERM EXIT
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py load_demo
+# The job worker: reads, checks and publishes uploads (jobs are kept in PostgreSQL).
+"$PY" manage.py db_worker --interval 0.5 &
+worker_pid=$!
 log "AMDIS is at http://127.0.0.1:${PORT:-8000}/  (map: /map/, API: /api/occurrences/). Ctrl-C stops it."
 "$VENV/bin/gunicorn" webgis.wsgi:application \
   --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-4}" \

@@ -47,7 +47,8 @@ def _organisation(name: str, kind: str, state: str | None) -> Organisation:
     return Organisation.objects.get_or_create(
         slug=name.lower().replace(" ", "-"),
         defaults={
-            "name": name, "kind": kind,
+            "name": name,
+            "kind": kind,
             "member_state": MemberState.objects.get(code=state) if state else None,
         },
     )[0]
@@ -161,6 +162,21 @@ def make_occurrence(
 
 
 @pytest.fixture(autouse=True)
+def _jobs_run_inline(settings: Any) -> None:
+    """Jobs run at once, in the test's transaction; tests of the real worker use the "database" backend."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+        "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploads and rasters written by a test stay in its own folder."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Each test sees vocabularies read from its own data, not a cached earlier state."""
     from django.core.cache import cache
@@ -168,3 +184,24 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+# Two-factor sign-in (django-otp): the collaboration platform and the admin need it.
+@pytest.fixture
+def verified_client(db: None) -> Callable[..., Client]:
+    """Makes a Client signed in as `user` whose session has passed the second factor."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def make(user: User, **client_options: Any) -> Client:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test app", confirmed=True)
+        client = Client(**client_options)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return make

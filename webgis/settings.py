@@ -1,5 +1,6 @@
 """AMDIS settings. Everything that differs between machines comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +15,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site sits behind the collaboration platform's two-factor sign-in.
+    "collab.apps.SecondFactorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -29,18 +31,38 @@ INSTALLED_APPS = [
     "deposits",
     "layers",
     "landing",
+    "django_tasks",
+    "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "collab",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webgis.lib.request_limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "collab.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it can turn a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses sign-in attempts while an account is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "collab:login"
+LOGIN_REDIRECT_URL = "collab:home"
 
 ROOT_URLCONF = "webgis.urls"
 WSGI_APPLICATION = "webgis.wsgi.application"
@@ -119,6 +141,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 X_FRAME_OPTIONS = "DENY"
 
+# Sessions end after SESSION_COOKIE_AGE at the latest, after COLLAB_IDLE_TIMEOUT seconds without
+# a request, and when the browser closes; logging out deletes them on the server.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+COLLAB_IDLE_TIMEOUT = env_int("COLLAB_IDLE_TIMEOUT", 30 * 60)
+
+# Two-factor sign-in (django-otp, TOTP apps) and login throttling (django-axes): after
+# AXES_FAILURE_LIMIT failed passwords or codes an account is locked for a fixed cool-off;
+# failures during the lockout do not extend it.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "AMDIS")
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+# Comma-separated; "username+ip_address" locks the pair rather than each.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    # Each alone: one account attacked from many addresses, or many accounts from one address.
+    for item in env_list("AXES_LOCKOUT_PARAMETERS", "username,ip_address")
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "collab/locked_out.html"
+AXES_VERBOSE = False
+
+# E-mail (invitations, notices): printed to the console unless an SMTP server is configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") if EMAIL_HOST_USER else ""
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AMDIS <noreply@localhost>")
+
+# Collaboration platform files live outside any public URL and are served by permission checks.
+COLLAB_PRIVATE_ROOT = Path(env_str("COLLAB_PRIVATE_ROOT", str(MEDIA_ROOT / "private")))
+COLLAB_MAX_UPLOAD_BYTES = env_int("COLLAB_MAX_UPLOAD_MB", 25) * 1024 * 1024
+COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
+
 # GDAL older than 3.9 cannot block file and network access from SRS strings (gis.W001).
 # No user-supplied text reaches GDAL's SRS or file parsers (see tests/security); SRIDs are
 # integers from an allow-list and files are opened by the server under its own paths.
@@ -145,6 +204,27 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
     "NO_GLOBALS": False,
 }
+
+# Background jobs live in PostgreSQL (django-tasks' database backend); `make run` starts
+# `manage.py db_worker`. TASKS_BACKEND=immediate runs them inline (tests, one-off scripts).
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if env_str("TASKS_BACKEND", "database") == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        )
+    },
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
+
+# Uploads: every limit is a setting (bytes, counts, pixels); see layers/ingest/safety.py.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
+# Any other request body (forms, API calls) is far smaller.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 10 * 1024**2)
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # API limits, documented in the README and the API responses.
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 10000)

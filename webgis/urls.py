@@ -11,5 +11,6 @@ urlpatterns = [
     path("tiles/<slug:layer>/<str:z>/<str:x>/<str:y>.mvt", views.vector_tile, name="vector-tile"),
     path("", include("deposits.urls")),
     path("", include("layers.urls")),
+    path("collab/", include("collab.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -12,8 +12,8 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
-from webgis.lib.errors import BadRequest, json_error
 from layers.permissions import access_for
+from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.mvt import TileLayer, all_layers, get_layer, run_tile_query
 from webgis.lib.params import reject_unknown
 from webgis.lib.tiles import MAX_ZOOM, Tile

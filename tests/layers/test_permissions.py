@@ -17,10 +17,15 @@ def phl_draft(make_occurrence, make_dataset):
 
 
 def api_names(client: Client) -> list[str]:
-    return [f["properties"]["name"] for f in json.loads(client.get("/api/occurrences/").content)["features"]]
+    return [
+        f["properties"]["name"]
+        for f in json.loads(client.get("/api/occurrences/").content)["features"]
+    ]
 
 
-def test_the_public_and_plain_users_see_published_data_only(anonymous: Client, registered: Client, phl_draft, make_occurrence) -> None:
+def test_the_public_and_plain_users_see_published_data_only(
+    anonymous: Client, registered: Client, phl_draft, make_occurrence
+) -> None:
     make_occurrence("Public")
     assert api_names(anonymous) == ["Public"]
     assert api_names(registered) == ["Public"]

@@ -6,10 +6,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client_(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("ada-admin", password="x-unused-x"))
-    return client
+def admin_client_(verified_client) -> Client:
+    """A superuser signed in with a password and a second factor (the admin requires both)."""
+    return verified_client(User.objects.create_superuser("ada-admin", password="x-unused-x"))
 
 
 @pytest.mark.parametrize(
@@ -37,5 +36,13 @@ def test_the_occurrence_form_opens(admin_client_: Client, make_occurrence) -> No
 
 def test_the_admin_needs_a_login(anonymous: Client) -> None:
     response = anonymous.get("/admin/deposits/mineraloccurrence/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_the_admin_needs_the_second_factor(db: None) -> None:
+    client = Client()
+    client.force_login(User.objects.create_superuser("una-unverified", password="x-unused-x"))
+    response = client.get("/admin/deposits/mineraloccurrence/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -22,7 +22,7 @@
   var GROUPS = [
     { code: "precious", label: "Precious metals", color: "#d4a017" },
     { code: "base", label: "Base metals", color: "#c0504d" },
-    { code: "critical", label: "Battery and critical", color: "#2e8b57" },
+    { code: "critical", label: "Battery and critical minerals", color: "#2e8b57" },
     { code: "rare_earths", label: "Rare earths", color: "#8e44ad" },
     { code: "industrial", label: "Industrial minerals", color: "#7f8c8d" },
     { code: "energy", label: "Energy minerals", color: "#2b2b2b" },
@@ -260,6 +260,11 @@
 
   // ---------------------------------------------------------------- the map
 
+  // The panel's initial state is set before the map measures its container.
+  var app = document.getElementById("map-app");
+  var narrow = window.matchMedia("(max-width: 720px)");
+  app.classList.toggle("panel-open", !narrow.matches);
+
   var mapNode = document.getElementById("map");
   var map = L.map(mapNode, {
     minZoom: MIN_ZOOM,
@@ -341,6 +346,9 @@
     _createLayer: function (feat, pxPerExtent) {
       var layer = L.VectorGrid.Protobuf.prototype._createLayer.call(this, feat, pxPerExtent);
       layer.featureId = feat.id;
+      // Leaflet >= 1.8 asks a clicked circle for its LatLng, which a tile symbolizer lacks;
+      // without it, Leaflet uses the pointer position instead.
+      if (feat.type === 1) layer.getLatLng = null;
       return layer;
     },
     _getVectorTilePromise: function (coords) {
@@ -376,7 +384,7 @@
   }
 
   function clusterRadius(count) {
-    return Math.min(26, 10 + 4.5 * Math.log10(count));
+    return Math.min(24, 7 + 5 * Math.log10(count));
   }
 
   function groupColor(group) {
@@ -400,7 +408,7 @@
       };
     }
     return {
-      radius: zoom < 6 ? 5 : 6.5, fill: true, fillColor: groupColor(props.group), fillOpacity: 0.95,
+      radius: zoom < 5 ? 4 : zoom < 8 ? 5.5 : 6.5, fill: true, fillColor: groupColor(props.group), fillOpacity: 0.95,
       color: "#ffffff", weight: 1.5, opacity: 1
     };
   }
@@ -479,6 +487,7 @@
   }
 
   // VectorGrid draws circles only; the count of a cluster is added as SVG text in its tile.
+  // Clusters and their counts are moved above single points so the numbers stay readable.
   function labelClusters(grid, tileCoords) {
     var renderer = grid._vectorTiles && grid._vectorTiles[grid._tileCoordsToKey(tileCoords)];
     if (!renderer || !renderer._features) return;
@@ -486,6 +495,7 @@
       var feature = renderer._features[id].feature;
       var count = Number(feature.properties && feature.properties.count) || 1;
       if (count <= 1 || !feature._point) return;
+      if (feature._path) renderer._rootGroup.appendChild(feature._path);
       renderer._rootGroup.appendChild(svg("text", {
         className: "cluster-label",
         x: feature._point.x,
@@ -503,7 +513,7 @@
   }
 
   function openPopupAt(latlng, content) {
-    return L.popup({ maxWidth: 320, autoPanPadding: [40, 60] }).setLatLng(latlng).setContent(content).openOn(map);
+    return L.popup({ maxWidth: 320, autoPanPaddingTopLeft: [20, 70], autoPanPaddingBottomRight: [20, 40] }).setLatLng(latlng).setContent(content).openOn(map);
   }
 
   function definitionList(rows) {
@@ -677,7 +687,7 @@
     },
     occurrences: function () {
       return [
-        legendList(GROUPS.map(function (g) { return [circleIcon(g.color, 5.5), g.label]; })),
+        legendList(GROUPS.map(function (g) { return [circleIcon(g.color, 5.5), g.label]; }), true),
         el("div", { className: "legend-clusters" }, [clusterIcon(3), clusterIcon(40), clusterIcon(600),
           el("span", { text: "Nearby occurrences, with their number" })]),
         el("p", { className: "legend-note", text: "Colour: group of the main commodity. Click a cluster to zoom in." })
@@ -685,7 +695,7 @@
     },
     "geological-units": function () {
       var items = AGES.map(function (a) { return [squareIcon(a.color, "#6b5e4a", 0.75), a.label]; });
-      items.push([squareIcon(OTHER_AGE_COLOR, "#6b5e4a", 0.75), "Other or unknown age"]);
+      items.push([squareIcon(OTHER_AGE_COLOR, "#6b5e4a", 0.75), "Other age"]);
       return [legendList(items), el("p", { className: "legend-note", text: "Fill: age of the unit. Click a unit for its lithology." })];
     },
     structures: function () {
@@ -869,6 +879,13 @@
     updateBadges();
   }
 
+  // A group with chosen values (say, from a link) starts open, so the choice is seen.
+  function openChosenGroups() {
+    FILTER_KEYS.forEach(function (key) {
+      if (state.filters[key].length) checklist(key).closest("details").open = true;
+    });
+  }
+
   function updateBadges() {
     FILTER_KEYS.forEach(function (key) {
       var badge = filterForm.querySelector('[data-badge-for="' + key + '"]');
@@ -1032,17 +1049,16 @@
 
   // ---------------------------------------------------------------- panel (a drawer on phones)
 
-  var app = document.getElementById("map-app");
   var panelToggle = document.getElementById("panel-toggle");
   var panelClose = document.getElementById("panel-close");
-  var narrow = window.matchMedia("(max-width: 720px)");
 
   function setPanelOpen(open, focus) {
+    var changed = app.classList.contains("panel-open") !== open;
     app.classList.toggle("panel-open", open);
     panelToggle.setAttribute("aria-expanded", open ? "true" : "false");
     panelClose.setAttribute("aria-expanded", open ? "true" : "false");
-    // On a wide screen the map changes size with the panel.
-    map.invalidateSize({ pan: false });
+    // On a wide screen the map changes size with the panel; its centre stays put.
+    if (changed) map.invalidateSize({ pan: true, animate: false });
     if (focus && open) panelClose.focus();
     if (focus && !open) panelToggle.focus();
   }
@@ -1074,6 +1090,7 @@
   }
 
   if (config.basemap && config.basemap.url) {
+    // Leaflet shows attributions as HTML: the setting goes in as text, escaped by the DOM.
     var attribution = document.createElement("span");
     attribution.textContent = config.basemap.attribution || "";
     rasterBase = L.tileLayer(config.basemap.url, { attribution: attribution.innerHTML, maxZoom: MAX_ZOOM });
@@ -1084,6 +1101,7 @@
   buildLayerSwitcher();
   renderFilterLists();
   updateBadges();
+  openChosenGroups();
 
   Object.keys(layerConfigs).forEach(function (name) {
     gridLayers[name] = makeGrid(name);
@@ -1103,6 +1121,7 @@
     var before = filterQuery(state.filters);
     applyHash(location.hash, false);
     syncFormFromState();
+    openChosenGroups();
     if (filterQuery(state.filters) !== before) applyFilters();
     else writeHash();
   });

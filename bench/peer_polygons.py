@@ -1,0 +1,171 @@
+"""Issue 8: live geological-unit tiles per zoom, AMDIS vs TiPg vs the SQL floor (pgbench)."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import mapbox_vector_tile
+
+from bench import servers
+from bench.config import POLYGONS_SLUG, PORTS
+from bench.context import Bench
+from bench.data import TileRef, tiles_with_data
+from bench.load import Run, http_get, pgbench, wrk
+from bench.log import log
+from bench.procs import url
+from bench.tiles import layer_version, pgbench_tile_script, tile_path
+
+TIPG_COLLECTION = "public.layers_geologicalunit"
+TIPG_QUERY = "geom-column=geom_3857&properties=name,lithology,age"
+
+
+def tipg_path(tile: TileRef) -> str:
+    return f"/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{tile.path}?{TIPG_QUERY}"
+
+
+def _features(body: bytes) -> int:
+    if not body:
+        return 0
+    layers: dict[str, Any] = mapbox_vector_tile.decode(body)
+    return sum(len(layer["features"]) for layer in layers.values())
+
+
+def mapserver_path(tile: TileRef) -> str:
+    return (
+        f"/?map=AMDIS&mode=tile&tilemode=gmap&tile={tile.x}+{tile.y}+{tile.z}"
+        "&layers=geological-units&map.imagetype=mvt"
+    )
+
+
+PEERS: dict[str, tuple[int, Callable[[TileRef], str]]] = {
+    "tipg": (PORTS["tipg"], tipg_path),
+    "mapserver": (PORTS["mapserver"], mapserver_path),
+}
+
+
+def run(bench: Bench, *, with_mapserver: bool = False) -> None:
+    """AMDIS, TiPg (and MapServer) over the same tile lists, zoom by zoom."""
+    from layers.tiles import geological_units
+
+    profile, results = bench.profile, bench.results
+    if not servers.peers_available():
+        results.skip("polygons", "no peers venv (bench/.venv-peers) with TiPg")
+        return
+    half = profile.polygon_tiles // 2
+    lists = tiles_with_data(
+        table="layers_geologicalunit",
+        point_sql="ST_Centroid(t.geom_3857)",
+        zooms=list(profile.polygon_zooms),
+        dense=half,
+        sampled=profile.polygon_tiles - half,
+        where=f"t.dataset_id = (SELECT id FROM layers_dataset WHERE slug = '{POLYGONS_SLUG}')",
+    )
+    peers = ["tipg"]
+    bench.start(servers.tipg(bench.database_url))
+    if with_mapserver:
+        if servers.mapserver_available():
+            children, front = servers.mapserver(bench.pg_env)
+            bench.start(children)
+            bench.start(front)
+            peers.append("mapserver")
+        else:
+            results.skip("mapserver", "mapserv, spawn-fcgi or nginx is not installed")
+    version = layer_version("geological-units")
+    per_zoom: dict[str, dict[str, dict[str, int]]] = {}
+    try:
+        for z, tiles in lists.items():
+            paths = {"amdis": [tile_path("geological-units", t, version) for t in tiles]}
+            for peer in peers:
+                paths[peer] = [PEERS[peer][1](t) for t in tiles]
+            per_zoom[str(z)] = _same_features(bench, z, paths)
+            script = pgbench_tile_script(
+                geological_units, z, tiles, bench.work_dir("pgbench") / f"polygons-z{z}.sql"
+            )
+            _measure_zoom(bench, z, paths, script)
+    finally:
+        for name in ("tipg", "mapserver", "mapserv"):
+            bench.stop(name)
+    results.extra["polygon_zooms"] = per_zoom
+
+
+def _port(server: str) -> int:
+    return PORTS["amdis"] if server == "amdis" else PEERS[server][0]
+
+
+def _same_features(bench: Bench, z: int, paths: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for server, server_paths in paths.items():
+        features = size = 0
+        for path in server_paths:
+            response = http_get(url(_port(server), path))
+            if response.status not in (200, 204):
+                raise RuntimeError(f"{server} {path} answered {response.status}")
+            if "content-encoding" in response.headers:
+                raise RuntimeError(f"{server} compressed a tile without being asked")
+            features += _features(response.body)
+            size += len(response.body)
+        counts[server] = {"tiles": len(server_paths), "features": features, "bytes": size}
+    a = counts["amdis"]["features"]
+    for peer in paths:
+        if peer == "amdis":
+            continue
+        p = counts[peer]["features"]
+        bench.results.check(
+            f"polygons z{z}: AMDIS and {peer} tiles hold the same features (±5 %)",
+            abs(a - p) <= 0.05 * max(a, p, 1),
+            f"AMDIS {a:,} features / {counts['amdis']['bytes']:,} B; {peer} {p:,} features /"
+            f" {counts[peer]['bytes']:,} B. AMDIS leaves out polygons under 1 px and simplifies"
+            " to the pixel size, by design",
+        )
+    return counts
+
+
+def _measure_zoom(bench: Bench, z: int, paths: dict[str, list[str]], script: Path) -> None:
+    profile, results = bench.profile, bench.results
+    scenario = f"polygons-z{z:02d}"
+    seconds, c = profile.polygon_seconds, profile.polygon_connections
+    log(f"Polygon tiles z{z}: {len(paths['amdis'])} tiles, {c} connections")
+    for server, server_paths in paths.items():  # warm each server's pool and the pages
+        wrk(
+            base_url=url(_port(server), ""), paths=server_paths, connections=c, seconds=1, groups={}
+        )
+    contenders: list[tuple[str, str, Callable[[], Run]]] = [
+        (scenario, server, _wrk_runner(bench, server, server_paths, c, seconds))
+        for server, server_paths in paths.items()
+    ]
+    contenders.append(
+        (
+            scenario,
+            "floor-sql",
+            lambda: pgbench(
+                script=script,
+                clients=c,
+                seconds=seconds,
+                env=bench.pg_env,
+                groups=bench.groups(None),
+            ),
+        )
+    )
+    bench.interleaved(
+        scenario, contenders, params={"connections": c, "zoom": z, "tiles": len(paths["amdis"])}
+    )
+    for peer in paths:
+        if peer != "amdis":
+            results.ratio(f"polygons z{z}: AMDIS ÷ {peer}", scenario, "amdis", scenario, peer)
+    results.ratio(f"polygons z{z}: AMDIS ÷ SQL floor", scenario, "amdis", scenario, "floor-sql")
+
+
+def _wrk_runner(
+    bench: Bench, server: str, paths: list[str], c: int, seconds: float
+) -> Callable[[], Run]:
+    def run_once() -> Run:
+        return wrk(
+            base_url=url(_port(server), ""),
+            paths=paths,
+            connections=c,
+            seconds=seconds,
+            groups=bench.groups(server),
+            servers=bench.server_pids(server),
+        )
+
+    return run_once

@@ -1,0 +1,239 @@
+"""The mineral-occurrence upload target: the same column mapping and row staging as the
+command-line import, with the member state fixed by the uploading survey."""
+
+from typing import Any
+
+from deposits.mapping import MappingError, OccurrenceMapping
+from deposits.models import Commodity
+from deposits.services import _commodity_lookup, _stage_row, member_state_lookup
+from layers.ingest.reading import SourceRow
+from layers.ingest.targets import GEOMETRY_COORD_FIELDS, MappingField, StageContext, Target
+from layers.models import DatasetKind, UploadTarget
+
+OWN_COLUMNS = [
+    "name",
+    "other_names",
+    "province",
+    "deposit_type",
+    "status",
+    "resource_mt",
+    "grades",
+    "reporting_code",
+    "resource_date",
+    "location_accuracy",
+    "source_id",
+    "refs",
+    "main_ids",
+    "secondary_ids",
+    "country_code",
+]
+
+
+class OccurrenceTarget(Target):
+    def staging_ddl(self) -> str:
+        return (
+            "name text, other_names jsonb, province text, deposit_type text, status text,"
+            " resource_mt float8, grades jsonb, reporting_code text, resource_date date,"
+            " location_accuracy text, source_id text, refs text, main_ids jsonb, secondary_ids jsonb,"
+            " country_code text, member_state_id bigint, occurrence_id bigint"
+        )
+
+    def own_copy_columns(self) -> list[str]:
+        return OWN_COLUMNS
+
+    def prepare(self, mapping: dict[str, Any]) -> dict[str, Any]:
+        """Lookups built once per upload, not per row."""
+        spec = {
+            k: v
+            for k, v in mapping.items()
+            if k in {"fields", "geometry", "commodities", "grades", "null_values"}
+        }
+        try:
+            parsed = OccurrenceMapping.from_dict(spec, require_dataset=False)
+        except MappingError:
+            parsed = None
+        return {
+            "mapping": parsed,
+            "commodities": _commodity_lookup(),
+            "states": member_state_lookup(),
+        }
+
+    def stage(self, row: SourceRow, mapping: dict[str, Any], ctx: StageContext) -> list[Any] | None:
+        prepared = ctx.cache.setdefault("occurrences", self.prepare(mapping))
+        parsed = prepared["mapping"]
+        if parsed is None:
+            ctx.rejected.append((row.number, "the column mapping is incomplete"))
+            return None
+        staged = _stage_row(
+            row.number,
+            row.attributes,
+            row.wkb,
+            parsed,
+            prepared["commodities"],
+            prepared["states"],
+            ctx,
+        )
+        if staged is None:
+            return None
+        by_name = dict(zip(_STAGE_ROW_COLUMNS, staged, strict=True))
+        wkt = None
+        return [
+            row.number,
+            by_name["wkb"],
+            wkt,
+            by_name["lon"],
+            by_name["lat"],
+            by_name["attributes"],
+            *[by_name[c] for c in OWN_COLUMNS],
+        ]
+
+    def materialize_sql(self) -> str:
+        # Two statements: in one, the INSERT would not see the ids the UPDATE assigns.
+        return """
+            UPDATE {snapshot} SET occurrence_id = nextval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'))
+            WHERE NOT rejected;
+            INSERT INTO deposits_mineraloccurrence (
+                id, name, other_names, member_state_id, province, geom, deposit_type, status,
+                resource_mt, grades, reporting_code, resource_date, location_accuracy,
+                dataset_id, source_id, "references", attributes)
+            SELECT s.occurrence_id, s.name, ARRAY(SELECT jsonb_array_elements_text(s.other_names)),
+                   s.member_state_id, s.province, ST_PointOnSurface(s.geom), s.deposit_type, s.status,
+                   s.resource_mt, s.grades, s.reporting_code, s.resource_date, s.location_accuracy,
+                   %(dataset_id)s, s.source_id, s.refs, s.attributes
+            FROM {snapshot} s WHERE NOT s.rejected
+        """
+
+    def links_sql(self) -> str:
+        return """
+            INSERT INTO deposits_occurrencecommodity (occurrence_id, commodity_id, rank)
+            SELECT s.occurrence_id, c.value::bigint, 'main'
+            FROM {snapshot} s, jsonb_array_elements_text(s.main_ids) c WHERE NOT s.rejected
+            UNION ALL
+            SELECT s.occurrence_id, c.value::bigint, 'secondary'
+            FROM {snapshot} s, jsonb_array_elements_text(s.secondary_ids) c WHERE NOT s.rejected
+        """
+
+    def mapping_from_choices(self, chosen: dict[str, str], *, is_csv: bool) -> dict[str, Any]:
+        spec = occurrence_mapping_from_form(chosen)
+        if not is_csv:
+            spec["geometry"] = {}
+        return spec
+
+    def choices_from_mapping(self, mapping: dict[str, Any]) -> dict[str, str]:
+        chosen = super().choices_from_mapping(mapping)
+        main = (mapping.get("commodities") or {}).get("main")
+        if isinstance(main, dict) and isinstance(main.get("column"), str):
+            chosen["commodity"] = main["column"]
+        return chosen
+
+    def mapping_fields(self, *, is_csv: bool) -> list[MappingField]:
+        return [f for f in self.fields if is_csv or f.name not in {"lon", "lat"}]
+
+    def content_columns(self) -> list[str]:
+        return [
+            "name",
+            "province",
+            "deposit_type",
+            "status",
+            "resource_mt",
+            "grades",
+            "main_ids",
+            "secondary_ids",
+        ]
+
+    def vocabulary_suggestions(self) -> list[str]:
+        terms: list[str] = []
+        for code, name, symbol, aliases in Commodity.objects.values_list(
+            "code", "name", "symbol", "aliases"
+        ):
+            terms += [code, name.lower(), *(a.lower() for a in aliases)]
+            if symbol:
+                terms.append(symbol.lower())
+        return terms
+
+
+_STAGE_ROW_COLUMNS = (
+    "row_number",
+    "name",
+    "other_names",
+    "province",
+    "deposit_type",
+    "status",
+    "resource_mt",
+    "grades",
+    "reporting_code",
+    "resource_date",
+    "location_accuracy",
+    "source_id",
+    "refs",
+    "attributes",
+    "main_ids",
+    "secondary_ids",
+    "lon",
+    "lat",
+    "wkb",
+    "country_code",
+)
+
+OCCURRENCES = OccurrenceTarget(
+    name=UploadTarget.OCCURRENCES,
+    dataset_kind=DatasetKind.OCCURRENCES,
+    geometry_family="point",
+    live_table="deposits_mineraloccurrence",
+    fields=(
+        MappingField(
+            "name",
+            "Name",
+            required=True,
+            guesses=(
+                "deposit_name",
+                "site_name",
+                "occurrence",
+                "NameDeposit",
+                "DEPOSIT_NAME",
+                "mine_name",
+            ),
+        ),
+        MappingField("other_names", "Other names", guesses=("othernames", "aliases", "synonyms")),
+        MappingField(
+            "province",
+            "Province / state",
+            guesses=("state", "StateProvince", "LOC_DETAIL", "region"),
+        ),
+        MappingField(
+            "deposit_type",
+            "Deposit type",
+            guesses=("deposittype", "DEPOSIT_TYPE", "model", "dep_type", "Subtype"),
+        ),
+        MappingField("status", "Status", guesses=("dev_stat", "development_status", "site_status")),
+        MappingField("resource_mt", "Resource (Mt)", guesses=("tonnage", "tonnage_mt", "resource")),
+        MappingField(
+            "source_id", "Source identifier", guesses=("id", "DepositID", "dep_id", "site_id")
+        ),
+        MappingField("references", "References", guesses=("refs", "reference", "sources")),
+        MappingField(
+            "commodity",
+            "Commodities (main)",
+            required=True,
+            guesses=("commodity", "commod1", "CRITICAL_MINERAL", "commodities", "main_commodity"),
+        ),
+        *GEOMETRY_COORD_FIELDS,
+    ),
+)
+
+
+def occurrence_mapping_from_form(fields: dict[str, str], *, split: str = ";") -> dict[str, Any]:
+    """A mapping dict (deposits.mapping format) from the upload form's field -> column choices."""
+    spec: dict[str, Any] = {"fields": {}, "geometry": {}, "commodities": {}}
+    for name, column in fields.items():
+        if not column:
+            continue
+        if name in {"lon", "lat"}:
+            spec["geometry"][name] = column
+        elif name == "commodity":
+            spec["commodities"]["main"] = {"column": column, "split": split}
+        elif name == "other_names":
+            spec["fields"][name] = {"column": column, "split": ","}
+        else:
+            spec["fields"][name] = column
+    return spec

@@ -1,0 +1,32 @@
+"""Background jobs (django-tasks, stored in PostgreSQL: no other server is needed).
+`make run` starts the worker: `manage.py db_worker`."""
+
+from django_tasks import task
+
+from layers.ingest import pipeline
+from layers.models import Upload, UploadStatus
+
+
+@task()
+def upload_process_task(upload_id: str) -> None:
+    pipeline.upload_process(upload_id)
+
+
+@task()
+def upload_publish_task(upload_id: str, actor_id: int | None) -> None:
+    from django.contrib.auth import get_user_model
+
+    upload = Upload.objects.get(pk=upload_id)
+    if upload.status != UploadStatus.PUBLISHING:
+        return
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        pipeline.upload_publish(upload, actor=actor)
+    except Exception as exc:
+        # The publish transaction rolled back: the published data and the staged rows are as they were.
+        Upload.objects.filter(pk=upload_id).update(
+            status=UploadStatus.READY,
+            error_code="publish_failed",
+            error_message=f"Publishing failed ({type(exc).__name__}); nothing changed. Try again.",
+        )
+        raise
