@@ -77,7 +77,7 @@ QUICK = Profile(
     polygon_seconds=3.0,
     polygon_connections=16,
     pygeoapi_sizes=(1_000, 10_000),
-    ingest_points=0,
+    ingest_points=10_000,
     static_seconds=3.0,
     warmup_seconds=1.0,
     # Issue 2 only; the peers of issue 8 need the full run (or --only NAME).

@@ -5,7 +5,7 @@ import json
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
@@ -20,6 +20,7 @@ from deposits.selectors import (
     occurrences_geojson_page,
 )
 from layers.permissions import access_for
+from layers.selectors import datasets_visible
 from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.params import parse_int, parse_text, reject_unknown
 
@@ -59,7 +60,7 @@ def occurrences_list(request: HttpRequest) -> HttpResponse:
         offset = parse_int(
             request.GET.get("offset"), field="offset", default=0, minimum=0, maximum=MAX_OFFSET
         )
-        filters = occurrence_filters_parse(request.GET)
+        filters = occurrence_filters_parse(request.GET, user=request.user)
     except BadRequest as exc:
         return json_error(exc)
     page = occurrences_geojson_page(filters=filters, user=request.user, limit=limit, offset=offset)
@@ -121,12 +122,17 @@ def vocabularies(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "commodities": list(
-                Commodity.objects.annotate(occurrences_count=Count("occurrences")).values(
-                    "code", "name", "symbol", "group", "occurrences_count"
+                Commodity.objects.annotate(
+                    occurrences_count=Count(
+                        "occurrences",
+                        filter=Q(occurrences__dataset__in=datasets_visible(user=request.user)),
+                    )
                 )
+                .order_by("name")
+                .values("code", "name", "symbol", "group", "occurrences_count")
             ),
             "member_states": list(MemberState.objects.values("code", "name", "accession_year")),
             "statuses": [{"code": s.value, "name": s.label} for s in OccurrenceStatus],
-            "deposit_types": sorted(occurrence_vocabulary()["deposit_types"]),
+            "deposit_types": occurrence_vocabulary(user=request.user)["deposit_types"],
         }
     )

@@ -11,7 +11,9 @@ from django.db import connection
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
 from layers.models import Dataset
-from layers.selectors import data_version, dataset_visibility_where
+from layers.permissions import access_for
+from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from webgis.lib.errors import BadRequest
 from webgis.lib.mvt import Where
 from webgis.lib.params import BBox, parse_bbox, parse_choices, parse_text
 
@@ -71,10 +73,23 @@ class OccurrenceFilters:
         return combined
 
 
-def occurrence_vocabulary() -> dict[str, Any]:
-    """Allowed filter values, cached until the data version changes."""
-    version = data_version()
-    key = f"occurrence-vocabulary:{version}"
+def _reference_version() -> str:
+    """Changes when a commodity or a member state is added or removed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) || '.' || coalesce(max(id), 0) FROM deposits_commodity) || ':' ||"
+            " (SELECT count(*) || '.' || coalesce(max(id), 0) FROM deposits_memberstate)"
+        )
+        (version,) = cursor.fetchone() or ("",)
+    return str(version)
+
+
+def occurrence_vocabulary(*, user: Any) -> dict[str, Any]:
+    """Allowed filter values, from the datasets this user may see (unpublished deposit types
+    or dataset names never appear in a public list or error message). Cached per data version."""
+    access = access_for(user)
+    scope = f"user-{user.pk}" if access.is_restricted_viewer else "public"
+    key = f"occurrence-vocabulary:{scope}:{data_version()}:{_reference_version()}"
     cached = cache.get(key)
     if cached is not None:
         return dict(cached)
@@ -83,31 +98,51 @@ def occurrence_vocabulary() -> dict[str, Any]:
         commodities[code.lower()] = pk
         if symbol:
             commodities.setdefault(symbol.lower(), pk)
+    visible = dataset_visibility_where(user=user)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT deposit_type FROM {OCCURRENCE_TABLE} WHERE deposit_type <> ''"
+            f"SELECT DISTINCT t.deposit_type FROM {OCCURRENCE_TABLE} t"
+            f" WHERE t.deposit_type <> '' AND {visible.sql}",
+            list(visible.params),
         )
-        deposit_types = [row[0] for row in cursor.fetchall()]
+        deposit_types = sorted(row[0] for row in cursor.fetchall())
     vocabulary = {
         "commodities": commodities,
         "member_states": dict(MemberState.objects.values_list("code", "id")),
         "deposit_types": deposit_types,
-        "datasets": list(Dataset.objects.values_list("slug", flat=True)),
+        "datasets": list(datasets_visible(user=user).values_list("slug", flat=True)),
     }
     cache.set(key, vocabulary, 300)
     return vocabulary
 
 
-def occurrence_filters_parse(params: Mapping[str, str]) -> OccurrenceFilters:
-    """Validates every filter value against the vocabulary; unknown values are a 400."""
-    vocabulary = occurrence_vocabulary()
+def _deposit_types(params: Mapping[str, str], allowed: list[str]) -> list[str]:
+    """Exact names, repeated as `deposit_type=A&deposit_type=B` (names may contain commas)."""
+    getlist = getattr(params, "getlist", None)
+    values = getlist("deposit_type") if getlist else [params.get("deposit_type", "")]
+    known = set(allowed)
+    chosen = []
+    for value in values:
+        if not value:
+            continue
+        if value not in known:
+            shown = ", ".join(allowed[:30])
+            raise BadRequest(f"Unknown deposit_type {value[:60]!r}. Use one of: {shown}.", field="deposit_type")
+        chosen.append(value)
+    return chosen
+
+
+def occurrence_filters_parse(params: Mapping[str, str], *, user: Any = None) -> OccurrenceFilters:
+    """Validates every filter value against the vocabulary; unknown values are a 400.
+    `user` None means the public."""
+    vocabulary = occurrence_vocabulary(user=user)
     commodity_keys = parse_choices(params, "commodity", vocabulary["commodities"].keys())
     state_codes = parse_choices(params, "member_state", vocabulary["member_states"].keys())
     return OccurrenceFilters(
         commodity_ids=sorted({vocabulary["commodities"][k] for k in commodity_keys}),
         member_state_ids=[vocabulary["member_states"][c] for c in state_codes],
         statuses=parse_choices(params, "status", OccurrenceStatus.values),
-        deposit_types=parse_choices(params, "deposit_type", vocabulary["deposit_types"]),
+        deposit_types=_deposit_types(params, vocabulary["deposit_types"]),
         bbox=parse_bbox(params.get("bbox")),
         text=parse_text(params.get("q"), field="q"),
         dataset_slugs=parse_choices(params, "dataset", vocabulary["datasets"], normalise=False),

@@ -31,7 +31,7 @@ _MAIN_GROUP = _MAIN_COMMODITY.replace("SELECT c.code", "SELECT c.group")
 
 class OccurrenceTileLayer(TileLayer):
     def tile_sql(self, tile: Tile, query: QueryDict, user: Any) -> tuple[str, SqlParams]:
-        filters = occurrence_filters_parse(query)
+        filters = occurrence_filters_parse(query, user=user)
         return clustered_point_tile_sql(
             layer=self.name,
             table=OCCURRENCE_TABLE,

@@ -26,5 +26,8 @@ def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
             "occurrence": occurrence,
             "commodity_links": links,
             "point": {"lon": occurrence.geom.x, "lat": occurrence.geom.y},
+            # Lists of pairs: a source column named "items" or "keys" must not break the template.
+            "grades": sorted(occurrence.grades.items()),
+            "source_attributes": sorted(occurrence.attributes.items()),
         },
     )

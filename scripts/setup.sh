@@ -32,7 +32,10 @@ lock_sum=$(sha256sum requirements.lock | cut -c1-16)
 if [ ! -f "$VENV/.lock-$lock_sum" ]; then
   log "Installing Python packages into .venv"
   [ -x "$PY" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.lock
+  # (pip's notes about unused local index folders are noise here)
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.lock 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -c "import django, django_tasks_db, rasterio, pyogrio" \
+    || die "The Python packages did not install: see the pip messages above."
   rm -f "$VENV"/.lock-*
   touch "$VENV/.lock-$lock_sum"
 fi
