@@ -10,7 +10,6 @@ from django.core.cache import cache
 from django.db import connection
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
-from layers.models import Dataset
 from layers.permissions import access_for
 from layers.selectors import data_version, dataset_visibility_where, datasets_visible
 from webgis.lib.errors import BadRequest
@@ -127,7 +126,9 @@ def _deposit_types(params: Mapping[str, str], allowed: list[str]) -> list[str]:
             continue
         if value not in known:
             shown = ", ".join(allowed[:30])
-            raise BadRequest(f"Unknown deposit_type {value[:60]!r}. Use one of: {shown}.", field="deposit_type")
+            raise BadRequest(
+                f"Unknown deposit_type {value[:60]!r}. Use one of: {shown}.", field="deposit_type"
+            )
         chosen.append(value)
     return chosen
 

@@ -258,7 +258,9 @@ def test_the_occurrence_page_shows_its_attributes(anonymous: Client, make_occurr
     assert "Rohrlach 2003" in html
 
 
-def test_deposit_types_with_commas_are_filtered_by_repeating_the_parameter(anonymous: Client, make_occurrence) -> None:
+def test_deposit_types_with_commas_are_filtered_by_repeating_the_parameter(
+    anonymous: Client, make_occurrence
+) -> None:
     make_occurrence("A", deposit_type="Skarn, Cu-Au")
     make_occurrence("B", deposit_type="Porphyry")
     make_occurrence("C", deposit_type="Placer")
@@ -268,8 +270,14 @@ def test_deposit_types_with_commas_are_filtered_by_repeating_the_parameter(anony
     assert names(doc) == ["A", "B"]
 
 
-def test_source_attributes_named_like_dict_methods_render(anonymous: Client, make_occurrence) -> None:
-    occurrence = make_occurrence("Odd columns", attributes={"items": "3", "keys": "x"}, grades={"items": {"value": 1, "unit": "%"}})
+def test_source_attributes_named_like_dict_methods_render(
+    anonymous: Client, make_occurrence
+) -> None:
+    occurrence = make_occurrence(
+        "Odd columns",
+        attributes={"items": "3", "keys": "x"},
+        grades={"items": {"value": 1, "unit": "%"}},
+    )
     response = anonymous.get(f"/occurrences/{occurrence.pk}/")
     assert response.status_code == 200
     assert b"keys" in response.content

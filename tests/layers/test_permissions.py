@@ -48,21 +48,34 @@ def test_a_reviewer_sees_every_draft(reviewer: Client, phl_draft) -> None:
     assert api_names(reviewer) == ["PHL draft"]
 
 
-def test_unpublished_names_never_appear_in_public_lists_or_errors(anonymous: Client, editor_phl: Client, make_occurrence, make_dataset) -> None:
+def test_unpublished_names_never_appear_in_public_lists_or_errors(
+    anonymous: Client, editor_phl: Client, make_occurrence, make_dataset
+) -> None:
     from deposits.models import MemberState
 
-    draft = make_dataset(slug="secret-draft", is_published=False, member_state=MemberState.objects.get(code="PHL"))
+    draft = make_dataset(
+        slug="secret-draft", is_published=False, member_state=MemberState.objects.get(code="PHL")
+    )
     make_occurrence("Draft", dataset=draft, deposit_type="Secret type")
     make_occurrence("Public", deposit_type="Open type")
 
     vocabularies = json.loads(anonymous.get("/api/vocabularies/").content)
     assert vocabularies["deposit_types"] == ["Open type"]
-    assert next(c for c in vocabularies["commodities"] if c["code"] == "copper")["occurrences_count"] == 1
-    error = json.loads(anonymous.get("/api/occurrences/", {"deposit_type": "nope"}).content)["error"]["message"]
+    assert (
+        next(c for c in vocabularies["commodities"] if c["code"] == "copper")["occurrences_count"]
+        == 1
+    )
+    error = json.loads(anonymous.get("/api/occurrences/", {"deposit_type": "nope"}).content)[
+        "error"
+    ]["message"]
     assert "Secret type" not in error and "Open type" in error
-    error = json.loads(anonymous.get("/api/occurrences/", {"dataset": "nope"}).content)["error"]["message"]
+    error = json.loads(anonymous.get("/api/occurrences/", {"dataset": "nope"}).content)["error"][
+        "message"
+    ]
     assert "secret-draft" not in error
     assert anonymous.get("/api/occurrences/", {"dataset": "secret-draft"}).status_code == 400
 
     # The editor of the draft's member state sees its values.
-    assert "Secret type" in json.loads(editor_phl.get("/api/vocabularies/").content)["deposit_types"]
+    assert (
+        "Secret type" in json.loads(editor_phl.get("/api/vocabularies/").content)["deposit_types"]
+    )
