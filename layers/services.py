@@ -266,6 +266,8 @@ def upload_mark_stalled(upload: Upload) -> Upload:
             details={"code": "worker_lost", "stage": stage},
         )
         upload.refresh_from_db()
+        if upload.status == UploadStatus.FAILED:
+            pipeline.cleanup_after_failure(upload)
     return upload
 
 

@@ -4,8 +4,9 @@ from typing import Any
 
 from django.http import QueryDict
 
-from layers.selectors import data_version, dataset_visibility_where
-from webgis.lib.mvt import SqlParams, TileLayer, feature_tile_sql, register
+from layers.models import Dataset, DatasetKind
+from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from webgis.lib.mvt import SqlParams, TileLayer, Where, feature_tile_sql, register, register_source
 from webgis.lib.tiles import Tile
 
 
@@ -60,3 +61,58 @@ structures = register(
         fields={"name": "String", "structure_type": "String"},
     )
 )
+
+
+class VectorDatasetTileLayer(TileLayer):
+    """A published generic vector dataset, served with its own attributes."""
+
+    dataset_id: int = 0
+
+    def tile_sql(self, tile: Tile, query: QueryDict, user: Any) -> tuple[str, SqlParams]:
+        return feature_tile_sql(
+            layer=self.name,
+            table="layers_vectorfeature",
+            # jsonb becomes one MVT property per key (PostGIS >= 3).
+            properties={"attributes": "t.attributes"},
+            where=dataset_visibility_where(user=user) & Where("t.dataset_id = %s", [self.dataset_id]),
+            tile=tile,
+            max_features=20000,
+            min_feature_px=1.0,
+        )
+
+    def version(self, user: Any) -> str:
+        return data_version()
+
+
+VECTOR_PREFIX = "dataset-"
+GEOMETRY_FAMILY = {"POINT": "point", "MULTIPOINT": "point", "LINESTRING": "line", "MULTILINESTRING": "line"}
+
+
+class VectorDatasets:
+    """Makes a tile layer of each vector dataset a user may see."""
+
+    def _layer(self, dataset: Dataset) -> VectorDatasetTileLayer:
+        sample = dataset.vector_features.order_by("id").values_list("attributes", flat=True)[:50]
+        fields = sorted({key for attributes in sample for key in attributes})
+        first = dataset.vector_features.order_by("id").first()
+        family = GEOMETRY_FAMILY.get(first.geom.geom_type.upper(), "polygon") if first else "polygon"
+        layer = VectorDatasetTileLayer(
+            name=f"{VECTOR_PREFIX}{dataset.slug}", title=dataset.title,
+            description=dataset.abstract or dataset.title, geometry_type=family,
+            fields=dict.fromkeys(fields, "String"),
+        )
+        layer.dataset_id = dataset.pk
+        return layer
+
+    def resolve(self, name: str, user: Any) -> TileLayer | None:
+        if not name.startswith(VECTOR_PREFIX):
+            return None
+        dataset = datasets_visible(user=user).filter(kind=DatasetKind.VECTOR, slug=name[len(VECTOR_PREFIX):]).first()
+        return self._layer(dataset) if dataset else None
+
+    def visible(self, user: Any) -> list[TileLayer]:
+        datasets = datasets_visible(user=user).filter(kind=DatasetKind.VECTOR, vector_features__isnull=False).distinct()
+        return [self._layer(d) for d in datasets.order_by("title")[:50]]
+
+
+register_source(VectorDatasets())

@@ -30,6 +30,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 
 @pytest.fixture
+def reference_data(transactional_db: None) -> None:
+    """For transactional tests: the flush after each one empties every table, reference data too."""
+    if not MemberState.objects.filter(boundary__isnull=False).exists():
+        reference_data_load()
+        boundaries_import(path=WORLD_ATLAS)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"The shared data folder {SHARED_DATA} is missing (set AMDIS_SHARED_DATA).")

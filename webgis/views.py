@@ -38,7 +38,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _unknown_layer(name: str) -> JsonResponse:
-    names = ", ".join(sorted(layer.name for layer in all_layers()))
+    names = ", ".join(sorted(layer.name for layer in all_layers(None)))
     return JsonResponse(
         {
             "error": {
@@ -58,7 +58,7 @@ def _is_private(tile_layer: TileLayer, request: HttpRequest) -> bool:
 @gzip_page
 @require_GET
 def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
-    tile_layer = get_layer(layer)
+    tile_layer = get_layer(layer, request.user)
     if tile_layer is None:
         return _unknown_layer(layer)
     try:
@@ -90,7 +90,7 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
 @require_GET
 def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     """TileJSON 3.0.0 for one layer; its tile URL carries the current data version."""
-    tile_layer = get_layer(layer)
+    tile_layer = get_layer(layer, request.user)
     if tile_layer is None:
         return _unknown_layer(layer)
     version = tile_layer.version(request.user)
@@ -135,7 +135,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "version": layer.version(request.user),
             "geometry": layer.geometry_type,
         }
-        for layer in all_layers()
+        for layer in all_layers(request.user)
     }
     config = {
         "layers": layers,

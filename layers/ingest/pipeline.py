@@ -181,6 +181,13 @@ def _drop_staging(upload: Upload) -> None:
 
 def _clean_files(upload: Upload) -> None:
     shutil.rmtree(upload_dir(upload) / "files", ignore_errors=True)
+    (upload_dir(upload) / "cog.tif").unlink(missing_ok=True)
+
+
+def cleanup_after_failure(upload: Upload) -> None:
+    """What a killed job left behind: its staging table and unpacked files (the original stays, for a retry)."""
+    _drop_staging(upload)
+    _clean_files(upload)
 
 
 # --- processing ---------------------------------------------------------------------------

@@ -562,3 +562,38 @@ def test_the_progress_api_reports_status(editor_phl: Client, phl_survey: Any) ->
     preview = json.loads(editor_phl.get(f"/api/uploads/{upload.pk}/preview.geojson").content)
     assert len(preview["features"]) == 4  # the row without coordinates has no geometry
     assert sum(f["properties"]["rejected"] for f in preview["features"]) == 1
+
+
+def test_a_published_vector_layer_is_tiled_and_listed_on_the_map(editor_phl: Client, anonymous: Client, editor_idn: Client,
+                                                                  phl_survey: Any, shared_data: Path) -> None:
+    import mapbox_vector_tile
+
+    content = (shared_data / "ne_admin0" / "ne_110m_admin_0_countries.zip").read_bytes()
+    upload = post_upload(editor_phl, phl_survey, "ne_110m.zip", content, "vector", title="Countries 110m")
+    publish(editor_phl, upload)
+    name = f"dataset-{upload.dataset.slug}"
+
+    tile = anonymous.get(f"/tiles/{name}/2/3/1.mvt")
+    assert tile.status_code == 200
+    features = mapbox_vector_tile.decode(tile.content)[name]["features"]
+    assert any(f["properties"].get("ISO_A3") == "IDN" for f in features)
+    map_config = anonymous.get("/map/").context["map_config"]
+    assert map_config["layers"][name]["title"] == "Countries 110m"
+
+    # Withdrawn: the public and other member states' editors get 404, the survey's editors still see it.
+    Dataset.objects.filter(pk=upload.dataset.pk).update(is_published=False)
+    assert anonymous.get(f"/tiles/{name}/2/3/1.mvt").status_code == 404
+    assert editor_idn.get(f"/tiles/{name}.json").status_code == 404
+    assert editor_phl.get(f"/tiles/{name}/2/3/1.mvt").status_code == 200
+    assert name not in anonymous.get("/map/").context["map_config"]["layers"]
+
+
+def test_uploaded_occurrences_appear_in_the_tiles(editor_phl: Client, anonymous: Client, phl_survey: Any) -> None:
+    import mapbox_vector_tile
+
+    upload = post_upload(editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences")
+    publish(editor_phl, upload)
+
+    tile = anonymous.get("/tiles/occurrences/9/433/246.mvt")  # around Tampakan
+    names = [f["properties"].get("name") for f in mapbox_vector_tile.decode(tile.content)["occurrences"]["features"]]
+    assert "Tampakan" in names

@@ -6,7 +6,7 @@ spatial index on `geom_3857 && ST_TileEnvelope(z, x, y)` and never transforms a 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection
 from django.http import QueryDict
@@ -160,14 +160,39 @@ class TileLayer:
 _REGISTRY: dict[str, TileLayer] = {}
 
 
+class LayerSource(Protocol):
+    """Tile layers that come from data (one per published vector dataset), not from code."""
+
+    def resolve(self, name: str, user: Any) -> TileLayer | None: ...
+
+    def visible(self, user: Any) -> list[TileLayer]: ...
+
+
+_SOURCES: list[LayerSource] = []
+
+
 def register(layer: TileLayer) -> TileLayer:
     _REGISTRY[layer.name] = layer
     return layer
 
 
-def get_layer(name: str) -> TileLayer | None:
-    return _REGISTRY.get(name)
+def register_source(source: LayerSource) -> None:
+    _SOURCES.append(source)
 
 
-def all_layers() -> list[TileLayer]:
-    return list(_REGISTRY.values())
+def get_layer(name: str, user: Any = None) -> TileLayer | None:
+    """A layer by name; data-made layers resolve only for users who may see their dataset."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    for source in _SOURCES:
+        layer = source.resolve(name, user)
+        if layer is not None:
+            return layer
+    return None
+
+
+def all_layers(user: Any = None) -> list[TileLayer]:
+    layers = list(_REGISTRY.values())
+    for source in _SOURCES:
+        layers.extend(source.visible(user))
+    return layers
