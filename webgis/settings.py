@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from webgis.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -15,6 +16,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "csp",
     # The admin site sits behind the collaboration platform's two-factor sign-in.
     "collab.apps.SecondFactorAdminConfig",
     "django.contrib.auth",
@@ -42,7 +44,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webgis.lib.resilience.LoadSheddingMiddleware",
+    "webgis.lib.resilience.DatabaseUnavailableMiddleware",
     "webgis.lib.request_limits.RequestSizeLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,7 +67,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "collab:login"
-LOGIN_REDIRECT_URL = "collab:home"
+LOGIN_REDIRECT_URL = "collab:overview"
 
 ROOT_URLCONF = "webgis.urls"
 WSGI_APPLICATION = "webgis.wsgi.application"
@@ -78,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "webgis.lib.csp.nonce",
             ],
         },
     },
@@ -127,6 +133,29 @@ MEDIA_URL = "/media/"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
+# Content Security Policy (django-csp): scripts only from our own static files, plus the
+# per-request nonce of django-leaflet's admin widget; nothing from another origin.
+_basemap_origin = "/".join(env_str("BASEMAP_URL", "").split("/")[:3]) if env_str("BASEMAP_URL", "") else None
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *([_basemap_origin] if _basemap_origin else [])],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Load shedding: per web process, this many requests run at once; one that cannot start
+# within QUEUE_WAIT_SECONDS is answered 503 + Retry-After instead of hanging.
+MAX_CONCURRENT_REQUESTS = env_int("MAX_CONCURRENT_REQUESTS", 16)
+QUEUE_WAIT_SECONDS = float(env_str("QUEUE_WAIT_SECONDS", "5"))
+
 # Security: secure by default; DEBUG=1 or SECURE_COOKIES=0 relaxes it for plain-http development.
 _secure = env_bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = _secure
@@ -162,6 +191,8 @@ AXES_LOCKOUT_PARAMETERS = [
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "collab/locked_out.html"
+# Behind a proxy (BEHIND_PROXY=1) failures count against the forwarded client address.
+AXES_CLIENT_IP_CALLABLE = "collab.throttling.client_ip"
 AXES_VERBOSE = False
 
 # E-mail (invitations, notices): printed to the console unless an SMTP server is configured.
