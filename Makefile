@@ -2,7 +2,7 @@
 PORT ?= 8000
 export PORT
 
-.PHONY: run test bench setup lint db-start db-stop clean
+.PHONY: run test bench setup lint db-start db-stop clean backup restore
 
 setup:  ## install OS packages, the virtualenv and the npm packages (idempotent)
 	bash scripts/setup.sh
@@ -24,6 +24,12 @@ db-start:
 
 db-stop:
 	bash scripts/db.sh stop
+
+backup: ## back up the database and media: make backup FILE=backups/amdis.tar
+	bash scripts/manage.sh backup $(or $(FILE),backups/amdis-$(shell date +%Y%m%d-%H%M%S).tar)
+
+restore: ## restore into an empty instance: make restore FILE=backups/amdis.tar
+	bash scripts/manage.sh restore $(FILE)
 
 clean:  ## stop the local cluster and delete local data (database, media)
 	bash scripts/db.sh stop || true

@@ -13,7 +13,7 @@ from collab.models import ImplementationStatus, Milestone
 from collab.selectors import Progress, TimelinePoint
 
 _ROW = 28
-_LABEL_W = 230
+_LABEL_W = 280
 _BAR_W = 330
 _WIDTH = _LABEL_W + _BAR_W + 70
 
@@ -42,7 +42,7 @@ def bar_chart(items: Sequence[Progress], *, title: str) -> SafeString:
                 item.total,
                 _LABEL_W - 8,
                 y + 17,
-                item.label if len(item.label) <= 34 else item.label[:33] + "…",
+                item.label if len(item.label) <= 42 else item.label[:41] + "…",
                 _LABEL_W,
                 y + 4,
                 _BAR_W,

@@ -102,6 +102,22 @@ def member_view(
     return wrapped
 
 
+def verified_view(
+    view: Callable[Concatenate[HttpRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
+    """Lets in anyone signed in with both factors, member or not (their own account pages)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        if not is_verified(request.user):
+            return redirect_to_login(request.get_full_path(), reverse("collab:login"))
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    return wrapped
+
+
 def require(allowed: bool) -> None:
     """Refuses (403) an action on an object the person can see but may not act on."""
     if not allowed:

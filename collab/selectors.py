@@ -256,7 +256,8 @@ def dashboard(*, actor: Actor, plan: Plan, today: date) -> Dashboard:
     for group in WorkingGroup.objects.filter(action_lines__in=lines).distinct():
         members = [line for line in lines if line.working_group_id == group.pk]
         item = _mean_over(members, progress)
-        item.label, item.key = group.name, group.code
+        short = group.name.removeprefix("Working Group on ")
+        item.label, item.key = f"{group.code} · {short}", group.code
         by_group.append(item)
 
     counted = [line for line in lines if progress[line.pk][1] != ImplementationStatus.WITHDRAWN]

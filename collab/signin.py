@@ -33,7 +33,7 @@ from collab import services
 from collab.forms import CodeForm, EnrolForm, InvitationAcceptForm, SignInForm
 from collab.middleware import LAST_SEEN_KEY
 from collab.models import AuditAction
-from collab.permissions import Actor, is_verified, member_view
+from collab.permissions import actor_for, is_verified, verified_view
 
 PENDING_USER = "collab_pending_user"
 PENDING_AT = "collab_pending_at"
@@ -46,11 +46,19 @@ _PENDING_KEYS = (PENDING_USER, PENDING_AT, PENDING_BACKEND, PENDING_NEXT)
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str:
+    """`url` if it points into this site, else "" (the caller picks a default)."""
     if url and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return url
-    return reverse("collab:home")
+    return ""
+
+
+def _landing(user: User) -> str:
+    """Where a member goes after signing in when no page was asked for."""
+    if actor_for(user) is not None:
+        return reverse("collab:overview")
+    return reverse("admin:index") if user.is_staff else "/"
 
 
 def _start_pending(request: HttpRequest, user: User, *, next_url: str) -> None:
@@ -99,7 +107,7 @@ def _failed_code(request: HttpRequest, user: User) -> None:
 
 
 def _finish_sign_in(request: HttpRequest, user: User, device: Device) -> str:
-    next_url = str(request.session.get(PENDING_NEXT) or reverse("collab:home"))
+    next_url = str(request.session.get(PENDING_NEXT) or _landing(user))
     backend = str(request.session.get(PENDING_BACKEND))
     _clear_pending(request)
     # django-otp's user_logged_in handler stores the device in the session: verified from now.
@@ -116,7 +124,7 @@ def _finish_sign_in(request: HttpRequest, user: User, device: Device) -> str:
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if is_verified(request.user):
-        return redirect(next_url)
+        return redirect(next_url or reverse("collab:overview"))
     form = SignInForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -154,7 +162,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             device = services.second_factor_verify(user=user, code=form.cleaned_data["code"])
             if device is not None:
-                return redirect(_safe_next(request, _finish_sign_in(request, user, device)))
+                return redirect(_finish_sign_in(request, user, device))
             _failed_code(request, user)
             locked = _locked_out(request, user)
             if locked is not None:
@@ -194,7 +202,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
                 device.refresh_from_db()
                 next_url = _finish_sign_in(request, user, device)
                 request.session[FRESH_CODES] = codes
-                request.session[PENDING_NEXT] = _safe_next(request, next_url)
+                request.session[PENDING_NEXT] = next_url
                 return redirect("collab:recovery-codes")
             _failed_code(request, user)
             locked = _locked_out(request, user)
@@ -212,19 +220,22 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     return render(request, "collab/enrol.html", context, status=status)
 
 
-@member_view
+@verified_view
 @require_http_methods(["GET", "POST"])
-def recovery_codes_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """Shows new recovery codes once; a member can replace them at any time."""
+def recovery_codes_view(request: HttpRequest) -> HttpResponse:
+    """Shows new recovery codes once; anyone signed in can replace theirs at any time."""
+    user = request.user
+    assert isinstance(user, User)
     codes = request.session.pop(FRESH_CODES, None)
     next_url = request.session.pop(PENDING_NEXT, None)
     if request.method == "POST":
-        codes = services.recovery_codes_replace(user=actor.user)
-    remaining = StaticToken.objects.filter(device__user=actor.user).count()
+        codes = services.recovery_codes_replace(user=user)
+    remaining = StaticToken.objects.filter(device__user=user).count()
+    next_url = _safe_next(request, next_url) or reverse("collab:overview")
     return render(
         request,
         "collab/recovery_codes.html",
-        {"codes": codes, "remaining": remaining, "next": _safe_next(request, next_url)},
+        {"codes": codes, "remaining": remaining, "next": next_url},
     )
 
 
@@ -262,7 +273,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 )
             except services.InvitationInvalid:
                 return render(request, "collab/invitation_invalid.html", status=404)
-            _start_pending(request, user, next_url=reverse("collab:home"))
+            _start_pending(request, user, next_url=reverse("collab:overview"))
             return redirect("collab:enrol")
         status = 400
     return render(

@@ -5,7 +5,7 @@ from collab import signin, views
 app_name = "collab"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.home, name="overview"),
     # Sign-in
     path("login/", signin.login_view, name="login"),
     path("login/verify/", signin.verify_view, name="verify"),

@@ -180,14 +180,15 @@ def _drop_staging(upload: Upload) -> None:
 
 
 def _clean_files(upload: Upload) -> None:
+    """The unpacked files; the original (for a retry) and a checked raster (for publishing) stay."""
     shutil.rmtree(upload_dir(upload) / "files", ignore_errors=True)
-    (upload_dir(upload) / "cog.tif").unlink(missing_ok=True)
 
 
 def cleanup_after_failure(upload: Upload) -> None:
-    """What a killed job left behind: its staging table and unpacked files (the original stays, for a retry)."""
+    """What a killed job left behind: its staging table, unpacked files and half-written raster."""
     _drop_staging(upload)
     _clean_files(upload)
+    (upload_dir(upload) / "cog.tif").unlink(missing_ok=True)
 
 
 # --- processing ---------------------------------------------------------------------------

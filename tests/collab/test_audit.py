@@ -102,3 +102,24 @@ def test_the_audit_log_cannot_be_edited_in_the_admin(sara: Persona, make_report)
 def test_others_cannot_read_the_audit_log(pablo: Persona, anonymous: Client) -> None:
     assert pablo.client.get("/collab/audit/").status_code == 403
     assert anonymous.get("/collab/audit/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "plan", "programmearea", "strategy", "actionline", "milestone", "workinggroup",
+        "profile", "invitation", "progressreport", "folder", "document", "comment",
+        "notification", "auditentry",
+    ],
+)  # fmt: skip
+def test_the_secretariat_opens_every_collab_admin_page(sara: Persona, world, model: str) -> None:
+    assert sara.client.get(f"/admin/collab/{model}/").status_code == 200
+
+
+def test_the_secretariat_can_reset_a_second_factor_and_unlock_in_the_admin(sara: Persona) -> None:
+    for path in (
+        "/admin/otp_totp/totpdevice/",
+        "/admin/otp_static/staticdevice/",
+        "/admin/axes/accessattempt/",
+    ):
+        assert sara.client.get(path).status_code == 200, path

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from collab.models import Evidence, ProgressReport, ReviewState, Role
 from collab.services import plan_load
+from deposits.models import MemberState
 from deposits.services import boundaries_import, reference_data_load
 from tests.collab.conftest import PASSWORD, PDF_BYTES, make_member, totp_code
 from tests.conftest import WORLD_ATLAS
@@ -42,12 +43,32 @@ def load_plan() -> None:
     plan_load(data=json.loads(PLAN_FIXTURE.read_text(encoding="utf-8")))
 
 
+def member_states_saved() -> list[dict[str, Any]]:
+    """The member states with their boundaries, to put back after the flush without re-importing."""
+    fields = [
+        f.attname for f in MemberState._meta.concrete_fields if not getattr(f, "generated", False)
+    ]
+    return list(MemberState.objects.values(*fields))
+
+
+def member_states_restore(saved: list[dict[str, Any]]) -> None:
+    if not saved or any(row.get("boundary") is None for row in saved):
+        reference_data_load()
+        boundaries_import(path=WORLD_ATLAS)
+        return
+    for row in saved:
+        values = {k: v for k, v in row.items() if k not in ("id", "code")}
+        MemberState.objects.update_or_create(code=row["code"], defaults=values)
+
+
 @pytest.fixture(scope="module")
-def browser(django_db_blocker: Any) -> Iterator[Browser]:
+def browser(django_db_setup: None, django_db_blocker: Any) -> Iterator[Browser]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         pytest.skip(f"Chromium not found at {CHROMIUM} (set AMDIS_CHROMIUM)")
     # Playwright's sync API keeps an event loop in this thread; Django would then refuse ORM
     # calls made here (test data, the flush). Nothing async shares these connections.
+    with django_db_blocker.unblock():
+        saved = member_states_saved()
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -64,16 +85,20 @@ def browser(django_db_blocker: Any) -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
         # The flush after the test emptied every table: put back what other tests expect.
         with django_db_blocker.unblock():
+            member_states_restore(saved)
             reference_data_load()
-            boundaries_import(path=WORLD_ATLAS)
             load_plan()
 
 
 @pytest.fixture
-def http_cookies(settings: Any) -> None:
-    """The live server speaks plain http, so cookies must not be marked Secure here."""
+def live_settings(settings: Any) -> None:
+    """Plain http (cookies not marked Secure) and static files from the finders, unhashed."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def sign_in(
@@ -92,7 +117,7 @@ def sign_in(
 
 
 def test_a_report_goes_from_focal_point_to_dashboard(
-    browser: Browser, live_server: Any, http_cookies: None, tmp_path: Path
+    browser: Browser, live_server: Any, live_settings: None, tmp_path: Path
 ) -> None:
     reference_data_load()
     load_plan()

@@ -246,11 +246,36 @@ def test_the_cool_off_is_not_over_early(enrolled) -> None:
     assert password_step(client, "pablo").status_code == 429
 
 
-def test_a_lockout_of_one_account_leaves_others_alone(enrolled) -> None:
+def test_a_locked_account_leaves_other_accounts_alone(enrolled) -> None:
     client, _device = enrolled
     make_member("tika", Role.FOCAL_POINT, state="THA")
     fail_passwords(client, "pablo", settings.AXES_FAILURE_LIMIT)
-    assert password_step(Client(), "tika").status_code == 302
+    # From another address (this one is locked too, see below) tika signs in as usual.
+    assert password_step(Client(REMOTE_ADDR="10.0.0.7"), "tika").status_code == 302
+    assert password_step(Client(REMOTE_ADDR="10.0.0.8"), "pablo").status_code == 429
+
+
+def test_many_failures_from_one_address_lock_that_address(enrolled) -> None:
+    make_member("tika", Role.FOCAL_POINT, state="THA")
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        password_step(attacker, f"guess-{n}", "wrong password")
+    assert password_step(attacker, "tika").status_code == 429
+    assert password_step(Client(REMOTE_ADDR="10.0.0.7"), "tika").status_code == 302
+
+
+def test_behind_a_proxy_the_forwarded_address_counts(settings) -> None:
+    from django.test import RequestFactory
+
+    from collab.throttling import client_ip
+
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7"
+    )
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert client_ip(request) == "10.0.0.1"
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert client_ip(request) == "198.51.100.7"
 
 
 # Sessions
@@ -418,3 +443,21 @@ def test_the_admin_refuses_staff_without_the_second_factor() -> None:
     response = client.get("/admin/collab/plan/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_data_manager_without_a_platform_role_signs_in_to_the_admin() -> None:
+    user = make_member("dana", None)
+    user.is_staff = True  # a WebGIS data manager: admin rights, no platform role
+    user.save()
+    client = Client()
+    password_step(client, "dana")
+    client.get("/collab/login/enrol/")
+    device = TOTPDevice.objects.get(user=user)
+    response = client.post("/collab/login/enrol/", {"code": totp_code(device)})
+    assert response["Location"] == "/collab/account/recovery-codes/"
+    page = client.get("/collab/account/recovery-codes/")
+    assert page.status_code == 200
+    assert StaticToken.objects.filter(device__user=user).first().token.encode() in page.content
+    assert b'<a class="button" href="/admin/">Continue</a>' in page.content
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/collab/").status_code == 403

@@ -1,0 +1,31 @@
+"""Running PostgreSQL's own tools (pg_dump, pg_restore) against the configured database."""
+
+import os
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+
+def pg_env() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update({
+        "PGHOST": str(db.get("HOST") or ""), "PGPORT": str(db.get("PORT") or ""),
+        "PGUSER": str(db.get("USER") or ""), "PGPASSWORD": str(db.get("PASSWORD") or ""),
+        "PGDATABASE": str(db["NAME"]),
+    })
+    return env
+
+
+def pg_tool(name: str) -> str:
+    """The tool of the newest installed PostgreSQL (the server's major version on Debian)."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    for folder in versions:
+        if (folder / name).exists():
+            return str(folder / name)
+    found = shutil.which(name)
+    if not found:
+        raise CommandError(f"{name} is not installed (apt-get install postgresql-client).")
+    return found
