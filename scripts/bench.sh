@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 bash scripts/setup.sh
 local_env
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}" SECURE_COOKIES="${SECURE_COOKIES:-0}"
 
 # Load generators and peer servers from Debian (idempotent: only what is missing).
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

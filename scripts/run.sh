@@ -3,6 +3,9 @@
 source "$(dirname "$0")/lib.sh"
 bash scripts/setup.sh
 local_env
+# `make run` serves plain http on the loopback address: cookies cannot be "secure" there and
+# there is no https to redirect to. Production (.env.example) keeps the secure defaults.
+export SECURE_COOKIES="${SECURE_COOKIES:-0}" SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}" SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
 started=""
 if [ -n "${AMDIS_LOCAL_DB:-}" ]; then
   [ "$(bash scripts/db.sh start)" = started ] && started=1

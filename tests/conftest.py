@@ -21,6 +21,13 @@ SHARED_DATA = Path(
 WORLD_ATLAS = Path(settings.BASE_DIR) / "node_modules" / "world-atlas" / "countries-10m.json"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http() -> None:
+    """The test client and the live server speak plain http: no redirect to https in tests
+    (the production default is checked in tests/webgis/test_settings.py)."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Member states with real boundaries (Natural Earth 1:10m via npm) and the commodity vocabulary."""

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "collab",
+    "prospectivity",
+    "catalogue",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The visitor's language: the language switcher's cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -114,6 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# Bahasa Indonesia is the first translation (landing page and member-state profiles).
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -123,6 +130,7 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end packages come from npm at set-up (package.json); nothing third-party is committed.
 STATICFILES_DIRS = [
     ("vendor/leaflet.vectorgrid", BASE_DIR / "node_modules" / "leaflet.vectorgrid" / "dist"),
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -135,7 +143,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 
 # Content Security Policy (django-csp): scripts only from our own static files, plus the
 # per-request nonce of django-leaflet's admin widget; nothing from another origin.
-_basemap_origin = "/".join(env_str("BASEMAP_URL", "").split("/")[:3]) if env_str("BASEMAP_URL", "") else None
+_basemap_origin = (
+    "/".join(env_str("BASEMAP_URL", "").split("/")[:3]) if env_str("BASEMAP_URL", "") else None
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -161,7 +171,9 @@ _secure = env_bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# The health check answers over plain http too (load balancers probe it that way).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -260,6 +272,14 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # API limits, documented in the README and the API responses.
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 10000)
 API_DEFAULT_PAGE_SIZE = env_int("API_DEFAULT_PAGE_SIZE", 1000)
+
+# Downloads (catalogue app): GeoJSON and CSV stream at any size; a GeoPackage or Shapefile of
+# more than DOWNLOAD_DIRECT_MAX_FEATURES features is built by the job worker, kept for
+# DOWNLOAD_KEEP_HOURS; at most DOWNLOAD_MAX_ACTIVE_JOBS such jobs wait or run at once.
+DOWNLOAD_DIRECT_MAX_FEATURES = env_int("DOWNLOAD_DIRECT_MAX_FEATURES", 20000)
+DOWNLOAD_MAX_FEATURES = env_int("DOWNLOAD_MAX_FEATURES", 2_000_000)
+DOWNLOAD_KEEP_HOURS = env_int("DOWNLOAD_KEEP_HOURS", 24)
+DOWNLOAD_MAX_ACTIVE_JOBS = env_int("DOWNLOAD_MAX_ACTIVE_JOBS", 4)
 
 LOGGING = {
     "version": 1,

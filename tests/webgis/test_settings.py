@@ -73,7 +73,27 @@ def test_the_app_refuses_to_start_without_a_secret_key() -> None:
 def test_production_settings_pass_the_deploy_check() -> None:
     env = dict(os.environ, SECRET_KEY="x" * 60 + "-production-like-secret-with-variety-123")
     env.pop("SECRET_KEY_FILE", None)
-    env.update({"DEBUG": "0", "SECURE_SSL_REDIRECT": "1", "ALLOWED_HOSTS": "amdis.example.org"})
+    for relaxed in ("SECURE_SSL_REDIRECT", "SECURE_COOKIES", "SECURE_HSTS_SECONDS", "DEBUG"):
+        env.pop(relaxed, None)  # the defaults are what production gets
+    env.update({"ALLOWED_HOSTS": "amdis.example.org"})
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_https_is_enforced_by_default_but_health_checks_answer_on_http() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECURE_SSL_REDIRECT", "DEBUG"}}
+    code = (
+        "import django; django.setup(); from django.test import Client; c = Client(HTTP_HOST='localhost');"
+        "print(c.get('/map/').status_code, c.get('/healthz').status_code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.split()[-2:] == ["301", "200"], result.stderr[-2000:]
