@@ -173,10 +173,10 @@ def upload_create(
         options={"dataset": dataset_fields or {}},
     )
     folder = pipeline.upload_dir(upload) / "original"
-    folder.mkdir(parents=True, exist_ok=True)
     safe_name = get_valid_filename(upload.original_name) or "upload.bin"
     digest = hashlib.sha256()
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with (folder / safe_name).open("wb") as out:
             for chunk in file.chunks():
                 digest.update(chunk)
@@ -197,10 +197,19 @@ def upload_create(
                 },
             )
             upload_process_task.enqueue(str(upload.pk))
+    except OSError as exc:
+        shutil.rmtree(pipeline.upload_dir(upload), ignore_errors=True)
+        if exc.errno in pipeline.STORAGE_FULL_ERRNOS:
+            raise StorageFull(pipeline.STORAGE_FULL_MESSAGE) from exc
+        raise
     except BaseException:
         shutil.rmtree(pipeline.upload_dir(upload), ignore_errors=True)
         raise
     return upload
+
+
+class StorageFull(Exception):
+    """The server's disk is full: nothing was kept; the user is told to retry later."""
 
 
 def _require_editor(user: Any, upload: Upload) -> None:

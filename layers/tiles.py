@@ -7,7 +7,21 @@ from django.http import QueryDict
 from layers.models import Dataset, DatasetKind
 from layers.selectors import data_version, dataset_visibility_where, datasets_visible
 from webgis.lib.mvt import SqlParams, TileLayer, Where, feature_tile_sql, register, register_source
+from webgis.lib.params import parse_choices
 from webgis.lib.tiles import Tile
+
+
+def _dataset_where(query: QueryDict, user: Any) -> Where:
+    """`?dataset=<slug>,...`: one dataset's features (slugs the user may see; others are a 400)."""
+    slugs = parse_choices(
+        query,
+        "dataset",
+        datasets_visible(user=user).values_list("slug", flat=True),
+        normalise=False,
+    )
+    if not slugs:
+        return Where()
+    return Where("t.dataset_id IN (SELECT id FROM layers_dataset WHERE slug = ANY(%s))", [slugs])
 
 
 class GeologicalUnitTileLayer(TileLayer):
@@ -16,7 +30,7 @@ class GeologicalUnitTileLayer(TileLayer):
             layer=self.name,
             table="layers_geologicalunit",
             properties={"name": "t.name", "lithology": "t.lithology", "age": "t.age"},
-            where=dataset_visibility_where(user=user),
+            where=dataset_visibility_where(user=user) & _dataset_where(query, user),
             tile=tile,
             max_features=20000,
             # Below about a pixel across, a polygon is invisible: leave it out of the tile.
@@ -26,6 +40,9 @@ class GeologicalUnitTileLayer(TileLayer):
     def version(self, user: Any) -> str:
         return data_version()
 
+    def allowed_params(self) -> set[str]:
+        return {"v", "dataset"}
+
 
 class StructureTileLayer(TileLayer):
     def tile_sql(self, tile: Tile, query: QueryDict, user: Any) -> tuple[str, SqlParams]:
@@ -33,7 +50,7 @@ class StructureTileLayer(TileLayer):
             layer=self.name,
             table="layers_structure",
             properties={"name": "t.name", "structure_type": "t.structure_type"},
-            where=dataset_visibility_where(user=user),
+            where=dataset_visibility_where(user=user) & _dataset_where(query, user),
             tile=tile,
             max_features=20000,
             min_feature_px=1.0,
@@ -41,6 +58,9 @@ class StructureTileLayer(TileLayer):
 
     def version(self, user: Any) -> str:
         return data_version()
+
+    def allowed_params(self) -> set[str]:
+        return {"v", "dataset"}
 
 
 geological_units = register(
@@ -74,10 +94,12 @@ class VectorDatasetTileLayer(TileLayer):
             table="layers_vectorfeature",
             # jsonb becomes one MVT property per key (PostGIS >= 3).
             properties={"attributes": "t.attributes"},
-            where=dataset_visibility_where(user=user) & Where("t.dataset_id = %s", [self.dataset_id]),
+            where=dataset_visibility_where(user=user)
+            & Where("t.dataset_id = %s", [self.dataset_id]),
             tile=tile,
             max_features=20000,
-            min_feature_px=1.0,
+            # A point has no size: the size filter would drop every one.
+            min_feature_px=0.0 if self.geometry_type == "point" else 1.0,
         )
 
     def version(self, user: Any) -> str:
@@ -85,7 +107,12 @@ class VectorDatasetTileLayer(TileLayer):
 
 
 VECTOR_PREFIX = "dataset-"
-GEOMETRY_FAMILY = {"POINT": "point", "MULTIPOINT": "point", "LINESTRING": "line", "MULTILINESTRING": "line"}
+GEOMETRY_FAMILY = {
+    "POINT": "point",
+    "MULTIPOINT": "point",
+    "LINESTRING": "line",
+    "MULTILINESTRING": "line",
+}
 
 
 class VectorDatasets:
@@ -95,10 +122,14 @@ class VectorDatasets:
         sample = dataset.vector_features.order_by("id").values_list("attributes", flat=True)[:50]
         fields = sorted({key for attributes in sample for key in attributes})
         first = dataset.vector_features.order_by("id").first()
-        family = GEOMETRY_FAMILY.get(first.geom.geom_type.upper(), "polygon") if first else "polygon"
+        family = (
+            GEOMETRY_FAMILY.get(first.geom.geom_type.upper(), "polygon") if first else "polygon"
+        )
         layer = VectorDatasetTileLayer(
-            name=f"{VECTOR_PREFIX}{dataset.slug}", title=dataset.title,
-            description=dataset.abstract or dataset.title, geometry_type=family,
+            name=f"{VECTOR_PREFIX}{dataset.slug}",
+            title=dataset.title,
+            description=dataset.abstract or dataset.title,
+            geometry_type=family,
             fields=dict.fromkeys(fields, "String"),
         )
         layer.dataset_id = dataset.pk
@@ -107,11 +138,19 @@ class VectorDatasets:
     def resolve(self, name: str, user: Any) -> TileLayer | None:
         if not name.startswith(VECTOR_PREFIX):
             return None
-        dataset = datasets_visible(user=user).filter(kind=DatasetKind.VECTOR, slug=name[len(VECTOR_PREFIX):]).first()
+        dataset = (
+            datasets_visible(user=user)
+            .filter(kind=DatasetKind.VECTOR, slug=name[len(VECTOR_PREFIX) :])
+            .first()
+        )
         return self._layer(dataset) if dataset else None
 
     def visible(self, user: Any) -> list[TileLayer]:
-        datasets = datasets_visible(user=user).filter(kind=DatasetKind.VECTOR, vector_features__isnull=False).distinct()
+        datasets = (
+            datasets_visible(user=user)
+            .filter(kind=DatasetKind.VECTOR, vector_features__isnull=False)
+            .distinct()
+        )
         return [self._layer(d) for d in datasets.order_by("title")[:50]]
 
 

@@ -83,6 +83,9 @@ def upload_new(request: HttpRequest) -> HttpResponse:
             )
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, str(exc))
+        except services.StorageFull as exc:
+            form.add_error(None, str(exc))
+            return render(request, "layers/upload_new.html", {"form": form}, status=507)
         else:
             return redirect("upload-detail", pk=upload.pk)
     status = 400 if request.method == "POST" else 200

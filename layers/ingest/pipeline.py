@@ -7,6 +7,7 @@ in the `dataset_versions` schema, which is what makes versions comparable and re
 """
 
 import csv
+import errno
 import io
 import json
 import logging
@@ -100,6 +101,13 @@ ENCODING_CHOICES = {
     "cp1258": "Windows-1258 (Vietnamese)",
     "latin-1": "ISO-8859-1",
 }
+
+
+STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+STORAGE_FULL_MESSAGE = (
+    "The server ran out of disk space while handling the file. Nothing was published and the "
+    "partial files were removed. Try again later; if it happens again, tell the AMDIS team."
+)
 
 
 class PipelineStop(Exception):
@@ -222,6 +230,19 @@ def upload_process(upload_id: str) -> None:
         return
     except safety.RejectedFile as exc:
         _fail(upload, exc.code, exc.message)
+        return
+    except OSError as exc:
+        if exc.errno in STORAGE_FULL_ERRNOS:
+            _fail(upload, "storage_full", STORAGE_FULL_MESSAGE)
+            cleanup_after_failure(upload)
+        else:
+            log.exception("Upload %s failed", upload.pk)
+            _fail(
+                upload,
+                "internal_error",
+                f"The file could not be read ({exc.strerror or exc}). "
+                "The published data is unchanged; retry, or contact the AMDIS team.",
+            )
         return
     except Exception as exc:
         log.exception("Upload %s failed", upload.pk)

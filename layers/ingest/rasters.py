@@ -115,7 +115,11 @@ def raster_publish(upload: Upload, dataset: Dataset, number: int) -> int:
     relative = Path("rasters") / f"d{dataset.pk}_v{number}.tif"
     destination = Path(settings.MEDIA_ROOT) / relative
     destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, destination)
+    try:
+        shutil.copyfile(source, destination)
+    except OSError:
+        destination.unlink(missing_ok=True)  # never a half-written raster under a published name
+        raise
     raster = upload.report["raster"]
     west, south, east, north = upload.report["bounds"]
     from django.contrib.gis.geos import Polygon

@@ -564,12 +564,15 @@ def test_the_progress_api_reports_status(editor_phl: Client, phl_survey: Any) ->
     assert sum(f["properties"]["rejected"] for f in preview["features"]) == 1
 
 
-def test_a_published_vector_layer_is_tiled_and_listed_on_the_map(editor_phl: Client, anonymous: Client, editor_idn: Client,
-                                                                  phl_survey: Any, shared_data: Path) -> None:
+def test_a_published_vector_layer_is_tiled_and_listed_on_the_map(
+    editor_phl: Client, anonymous: Client, editor_idn: Client, phl_survey: Any, shared_data: Path
+) -> None:
     import mapbox_vector_tile
 
     content = (shared_data / "ne_admin0" / "ne_110m_admin_0_countries.zip").read_bytes()
-    upload = post_upload(editor_phl, phl_survey, "ne_110m.zip", content, "vector", title="Countries 110m")
+    upload = post_upload(
+        editor_phl, phl_survey, "ne_110m.zip", content, "vector", title="Countries 110m"
+    )
     publish(editor_phl, upload)
     name = f"dataset-{upload.dataset.slug}"
 
@@ -588,12 +591,71 @@ def test_a_published_vector_layer_is_tiled_and_listed_on_the_map(editor_phl: Cli
     assert name not in anonymous.get("/map/").context["map_config"]["layers"]
 
 
-def test_uploaded_occurrences_appear_in_the_tiles(editor_phl: Client, anonymous: Client, phl_survey: Any) -> None:
+def test_uploaded_occurrences_appear_in_the_tiles(
+    editor_phl: Client, anonymous: Client, phl_survey: Any
+) -> None:
     import mapbox_vector_tile
 
-    upload = post_upload(editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences")
+    upload = post_upload(
+        editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences"
+    )
     publish(editor_phl, upload)
 
     tile = anonymous.get("/tiles/occurrences/9/433/246.mvt")  # around Tampakan
-    names = [f["properties"].get("name") for f in mapbox_vector_tile.decode(tile.content)["occurrences"]["features"]]
+    names = [
+        f["properties"].get("name")
+        for f in mapbox_vector_tile.decode(tile.content)["occurrences"]["features"]
+    ]
     assert "Tampakan" in names
+
+
+def test_a_full_disk_while_receiving_the_file_is_a_clear_507(
+    editor_phl: Client, phl_survey: Any, monkeypatch: Any
+) -> None:
+    import errno
+    import pathlib
+
+    real_open = pathlib.Path.open
+
+    def full_disk(self: pathlib.Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "w" in mode and "uploads" in str(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", full_disk)
+    response = editor_phl.post(
+        "/uploads/new/",
+        {
+            "organisation": phl_survey.pk,
+            "target": "vector",
+            "title": "x",
+            "mode": "replace",
+            "file": SimpleUploadedFile("a.csv", b"a,b\n1,2\n"),
+        },
+    )
+    assert response.status_code == 507
+    assert b"ran out of disk space" in response.content
+    assert not Upload.objects.exists()
+    from django.conf import settings
+
+    assert not any((Path(settings.MEDIA_ROOT) / "uploads").glob("*"))
+
+
+def test_a_full_disk_while_processing_fails_cleanly(
+    editor_phl: Client, phl_survey: Any, monkeypatch: Any
+) -> None:
+    import errno
+
+    from layers.ingest import pipeline as pipeline_module
+
+    def full_disk(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline_module.safety, "extract_upload", full_disk)
+    upload = post_upload(editor_phl, phl_survey, "a.csv", PHL_CSV.encode(), "occurrences")
+
+    assert upload.status == UploadStatus.FAILED
+    assert upload.error_code == "storage_full"
+    assert "disk space" in upload.error_message
+    assert upload.staging_table == ""
+    assert not Dataset.objects.exists()

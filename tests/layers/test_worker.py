@@ -51,8 +51,13 @@ def worker() -> Iterator[Any]:
         args = [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.2"]
         if batch:
             args.append("--batch")
-        process = subprocess.Popen(args, cwd=settings.BASE_DIR, env=worker_env(failpoint),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            args,
+            cwd=settings.BASE_DIR,
+            env=worker_env(failpoint),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         started.append(process)
         return process
 
@@ -74,18 +79,29 @@ def wait_for(predicate: Any, timeout: float = 60) -> None:
 
 def staged_tables() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema IN ('ingest', 'dataset_versions')")
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('ingest', 'dataset_versions')"
+        )
         return {r[0] for r in cursor.fetchall()}
 
 
 def new_upload(user: Any, organisation: Any) -> Upload:
-    return services.upload_create(user=user, organisation=organisation, file=SimpleUploadedFile("a.csv", CSV),
-                                  target="occurrences", dataset_fields={"title": "Worker test"})
+    return services.upload_create(
+        user=user,
+        organisation=organisation,
+        file=SimpleUploadedFile("a.csv", CSV),
+        target="occurrences",
+        dataset_fields={"title": "Worker test"},
+    )
 
 
-def test_the_worker_process_runs_upload_jobs(queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any) -> None:
+def test_the_worker_process_runs_upload_jobs(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any
+) -> None:
     upload = new_upload(editor_phl_user, phl_survey)
-    assert Upload.objects.get(pk=upload.pk).status == UploadStatus.QUEUED  # the request did not wait
+    assert (
+        Upload.objects.get(pk=upload.pk).status == UploadStatus.QUEUED
+    )  # the request did not wait
 
     worker(batch=True).wait(timeout=120)
 
@@ -102,7 +118,9 @@ def test_a_worker_killed_while_checking_leaves_nothing_and_a_retry_works(
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
 
-    Upload.objects.filter(pk=upload.pk).update(heartbeat_at=Upload.objects.get(pk=upload.pk).heartbeat_at - services.STALLED_AFTER * 2)
+    Upload.objects.filter(pk=upload.pk).update(
+        heartbeat_at=Upload.objects.get(pk=upload.pk).heartbeat_at - services.STALLED_AFTER * 2
+    )
     upload = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
 
     assert upload.status == UploadStatus.FAILED
@@ -116,10 +134,14 @@ def test_a_worker_killed_while_checking_leaves_nothing_and_a_retry_works(
     assert Upload.objects.get(pk=upload.pk).status == UploadStatus.READY
 
 
-def test_a_worker_killed_while_publishing_publishes_nothing(queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any) -> None:
+def test_a_worker_killed_while_publishing_publishes_nothing(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any
+) -> None:
     upload = new_upload(editor_phl_user, phl_survey)
     worker(batch=True).wait(timeout=120)
-    upload = services.upload_publish_request(user=editor_phl_user, upload=Upload.objects.get(pk=upload.pk))
+    upload = services.upload_publish_request(
+        user=editor_phl_user, upload=Upload.objects.get(pk=upload.pk)
+    )
     process = worker("publish:hang")
     # The publish transaction is open and waiting: the new rows exist only inside it.
     time.sleep(3)
@@ -127,7 +149,9 @@ def test_a_worker_killed_while_publishing_publishes_nothing(queued_jobs: None, w
     process.wait(timeout=10)
     assert not MineralOccurrence.objects.exists()
 
-    Upload.objects.filter(pk=upload.pk).update(heartbeat_at=Upload.objects.get(pk=upload.pk).heartbeat_at - services.STALLED_AFTER * 2)
+    Upload.objects.filter(pk=upload.pk).update(
+        heartbeat_at=Upload.objects.get(pk=upload.pk).heartbeat_at - services.STALLED_AFTER * 2
+    )
     upload = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
     assert upload.status == UploadStatus.READY
     assert upload.error_code == "worker_lost"
@@ -136,4 +160,7 @@ def test_a_worker_killed_while_publishing_publishes_nothing(queued_jobs: None, w
     services.upload_publish_request(user=editor_phl_user, upload=upload)
     worker(batch=True).wait(timeout=120)
     assert Upload.objects.get(pk=upload.pk).status == UploadStatus.PUBLISHED
-    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == ["Didipio", "Tampakan"]
+    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == [
+        "Didipio",
+        "Tampakan",
+    ]
