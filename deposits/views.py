@@ -2,6 +2,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from deposits.models import MineralOccurrence
+from layers.permissions import access_for
 from layers.selectors import datasets_visible
 
 
@@ -19,7 +20,7 @@ def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
     links = sorted(
         occurrence.commodity_links.all(), key=lambda link: (link.rank, link.commodity.name)
     )
-    return render(
+    response = render(
         request,
         "deposits/occurrence.html",
         {
@@ -31,3 +32,6 @@ def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
             "source_attributes": sorted(occurrence.attributes.items()),
         },
     )
+    restricted = access_for(request.user).is_restricted_viewer
+    response["Cache-Control"] = "private, max-age=0" if restricted else "public, max-age=60"
+    return response

@@ -12,7 +12,9 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from deposits.models import Commodity, MemberState, OccurrenceStatus
+from layers.colormaps import COLORMAPS, colormap_stops
 from layers.permissions import access_for
+from layers.raster_selectors import raster_map_config
 from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.mvt import TileLayer, all_layers, get_layer, run_tile_query
 from webgis.lib.params import reject_unknown
@@ -143,6 +145,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "memberStates": list(MemberState.objects.values("code", "name")),
         "statuses": [{"code": c.value, "name": c.label} for c in OccurrenceStatus],
         "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION},
+        "rasters": raster_map_config(user=request.user),
+        "colormaps": {name: colormap_stops(name) for name in COLORMAPS},
         "api": {
             "occurrences": reverse("api-occurrences"),
             "search": reverse("api-occurrence-search"),

@@ -155,6 +155,9 @@
   if (!configNode || typeof L === "undefined" || !L.VectorGrid) return;
   var config = JSON.parse(configNode.textContent);
   var layerConfigs = config.layers || {};
+  var rasterConfigs = {};
+  Object.keys(config.rasters || {}).forEach(function (slug) { rasterConfigs["raster-" + slug] = config.rasters[slug]; });
+  var rasterNames = Object.keys(rasterConfigs);
   var statusNames = {};
   (config.statuses || []).forEach(function (s) { statusNames[s.code] = s.name; });
 
@@ -278,7 +281,7 @@
   map.attributionControl.setPrefix("");
 
   var PANE_ORDER = { polygon: 300, line: 350, point: 450 };
-  var KNOWN_PANES = { "member-states": 250, "geological-units": 300, structures: 350, occurrences: 450 };
+  var KNOWN_PANES = { rasters: 270, "member-states": 250, "geological-units": 300, structures: 350, occurrences: 450 };
 
   function paneFor(name, geometry) {
     var paneName = "amdis-" + name;
@@ -753,6 +756,9 @@
       if (visible) rasterBase.addTo(map); else map.removeLayer(rasterBase);
       // Land is filled only when no raster basemap lies beneath.
       if (gridLayers["member-states"] && map.hasLayer(gridLayers["member-states"])) gridLayers["member-states"].redraw();
+    } else if (rasterConfigs[name]) {
+      if (!rasterLayers[name]) rasterLayers[name] = makeRasterLayer(name);
+      if (visible) rasterLayers[name].addTo(map); else map.removeLayer(rasterLayers[name]);
     } else if (gridLayers[name]) {
       if (visible) gridLayers[name].addTo(map); else map.removeLayer(gridLayers[name]);
     }
@@ -1069,6 +1075,207 @@
     if (e.key === "Escape" && narrow.matches && app.classList.contains("panel-open")) setPanelOpen(false, true);
   });
 
+  // ---------------------------------------------------------------- raster layers
+
+  /*
+   * Raster layers (geophysics grids, prospectivity maps): PNG tiles from the server, drawn
+   * with a colour map and a value range the user can change, an opacity slider, a legend with
+   * units, and the pixel values where the map is clicked. Their names in the permalink are
+   * "raster-<dataset slug>".
+   */
+  var rasterLayers = {};
+  var rasterStyles = {};
+
+  function rasterStops(name) {
+    var colormaps = config.colormaps || {};
+    if (/_r$/.test(name) && colormaps[name.slice(0, -2)]) return colormaps[name.slice(0, -2)].slice().reverse();
+    return colormaps[name] || colormaps.viridis || ["#000000", "#ffffff"];
+  }
+
+  function rasterTileUrl(name) {
+    var conf = rasterConfigs[name];
+    var style = rasterStyles[name];
+    return conf.tiles + "&colormap=" + encodeURIComponent(style.colormap) +
+      "&rescale=" + encodeURIComponent(style.vmin + "," + style.vmax);
+  }
+
+  function formatValue(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "no data";
+    var n = Number(v);
+    if (n !== 0 && Math.abs(n) < 0.01) return n.toExponential(2);
+    return Math.abs(n) >= 1000 ? formatNumber(Math.round(n)) : String(Math.round(n * 1000) / 1000);
+  }
+
+  function rasterGradient(name, id) {
+    var stops = rasterStops(rasterStyles[name].colormap);
+    var bar = svg("svg", { width: 200, height: 12, viewBox: "0 0 200 12", "aria-hidden": "true", className: "raster-ramp" });
+    var gradient = svg("linearGradient", { id: id, x1: 0, x2: 1, y1: 0, y2: 0 });
+    stops.forEach(function (colour, i) {
+      gradient.appendChild(svg("stop", { offset: i / Math.max(1, stops.length - 1), "stop-color": colour }));
+    });
+    bar.appendChild(svg("defs", null, gradient));
+    bar.appendChild(svg("rect", { x: 0, y: 0, width: 200, height: 12, fill: "url(#" + id + ")", stroke: "#9fb8c8" }));
+    return bar;
+  }
+
+  function renderRasterLegend(name) {
+    var conf = rasterConfigs[name];
+    var style = rasterStyles[name];
+    var node = document.getElementById("layer-" + name + "-ramp");
+    clear(node);
+    node.appendChild(rasterGradient(name, "ramp-" + name));
+    node.appendChild(el("div", { className: "raster-range" }, [
+      el("span", { className: "raster-min", text: formatValue(style.vmin) }),
+      el("span", { className: "raster-units", text: conf.units || "" }),
+      el("span", { className: "raster-max", text: formatValue(style.vmax) })
+    ]));
+  }
+
+  function applyRasterStyle(name) {
+    renderRasterLegend(name);
+    if (rasterLayers[name]) rasterLayers[name].setUrl(rasterTileUrl(name));
+  }
+
+  function prospectivityInfo(info) {
+    var validation = info.validation || {};
+    var rows = [
+      ["Method", info.method_name],
+      ["Commodity", info.commodity_name],
+      ["Evidence", (info.evidence || []).map(function (e) { return e.name; }).join("; ")],
+      ["Success-rate AUC", validation.success_auc],
+      ["Prediction-rate AUC", validation.prediction_auc],
+      ["Training points", validation.training_points]
+    ];
+    return el("details", { className: "raster-info" }, [el("summary", { text: "Prospectivity map: how it was made" }), definitionList(rows)]);
+  }
+
+  function rasterControls(name) {
+    var conf = rasterConfigs[name];
+    var id = "layer-" + name;
+    var opacity = el("input", { type: "range", min: 0, max: 100, step: 5, value: 80, id: id + "-opacity", className: "raster-opacity" });
+    opacity.addEventListener("input", function () {
+      if (rasterLayers[name]) rasterLayers[name].setOpacity(Number(opacity.value) / 100);
+    });
+    var colormap = el("select", { id: id + "-colormap", className: "raster-colormap" });
+    Object.keys(config.colormaps || {}).forEach(function (cm) {
+      [cm, cm + "_r"].forEach(function (value) {
+        var option = el("option", { value: value, text: value === cm ? cm : cm + " (reversed)" });
+        option.selected = value === rasterStyles[name].colormap;
+        colormap.appendChild(option);
+      });
+    });
+    colormap.addEventListener("change", function () {
+      rasterStyles[name].colormap = colormap.value;
+      applyRasterStyle(name);
+    });
+    var vmin = el("input", { type: "number", step: "any", id: id + "-min", className: "raster-stretch", value: rasterStyles[name].vmin });
+    var vmax = el("input", { type: "number", step: "any", id: id + "-max", className: "raster-stretch", value: rasterStyles[name].vmax });
+    var stretchMessage = el("p", { className: "legend-note raster-stretch-message", role: "status" });
+    var applyStretch = function () {
+      var low = Number(vmin.value), high = Number(vmax.value);
+      if (vmin.value === "" || vmax.value === "" || !isFinite(low) || !isFinite(high) || !(low < high)) {
+        stretchMessage.textContent = "The minimum must be a number below the maximum.";
+        return;
+      }
+      stretchMessage.textContent = "";
+      rasterStyles[name].vmin = low;
+      rasterStyles[name].vmax = high;
+      applyRasterStyle(name);
+    };
+    vmin.addEventListener("change", applyStretch);
+    vmax.addEventListener("change", applyStretch);
+    var reset = el("button", { type: "button", className: "button secondary small", text: "Reset" });
+    reset.addEventListener("click", function () {
+      rasterStyles[name] = { colormap: conf.colormap, vmin: conf.rescale[0], vmax: conf.rescale[1] };
+      colormap.value = conf.colormap;
+      vmin.value = conf.rescale[0];
+      vmax.value = conf.rescale[1];
+      stretchMessage.textContent = "";
+      applyRasterStyle(name);
+    });
+    return el("div", { className: "raster-controls" }, [
+      el("label", { for: id + "-opacity", text: "Opacity" }), opacity,
+      el("label", { for: id + "-colormap", text: "Colours" }), colormap,
+      el("label", { for: id + "-min", text: "Stretch from" }), vmin,
+      el("label", { for: id + "-max", text: "to" }), vmax,
+      reset, stretchMessage
+    ]);
+  }
+
+  function buildRasterItems() {
+    rasterNames.forEach(function (name) {
+      var conf = rasterConfigs[name];
+      var id = "layer-" + name;
+      var input = el("input", { type: "checkbox", id: id, value: name, "data-layer": name, "aria-describedby": id + "-legend" });
+      input.checked = !!state.layers[name];
+      input.addEventListener("change", function () { setLayerVisible(name, input.checked); });
+      layerCheckboxes[name] = input;
+      var legend = el("div", { className: "legend raster-legend", id: id + "-legend" }, [
+        el("div", { className: "raster-ramp-holder", id: id + "-ramp" }),
+        conf.prospectivity ? prospectivityInfo(conf.prospectivity) : null,
+        rasterControls(name),
+        el("p", { className: "legend-note", text: "Click the map for the value here." })
+      ]);
+      layerList.appendChild(el("li", { className: "layer-item raster-item" + (input.checked ? "" : " is-off"), "data-layer": name }, [
+        el("label", { className: "layer-toggle", for: id }, [input, el("span", { text: conf.title })]),
+        legend
+      ]));
+      renderRasterLegend(name);
+    });
+  }
+
+  function makeRasterLayer(name) {
+    var conf = rasterConfigs[name];
+    var b = conf.bounds;
+    var layer = L.tileLayer(rasterTileUrl(name), {
+      pane: paneFor("rasters", "raster"),
+      opacity: 0.8,
+      maxZoom: MAX_ZOOM,
+      maxNativeZoom: Math.min(conf.maxzoom, MAX_ZOOM),
+      bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
+      className: "raster-tiles raster-tiles-" + conf.slug
+    });
+    layer.on("tileerror", function () { reportTileFailure(name); });
+    return layer;
+  }
+
+  function visibleRasterNames() {
+    return rasterNames.filter(function (name) { return state.layers[name]; });
+  }
+
+  function openRasterValuePopup(latlng) {
+    var names = visibleRasterNames();
+    var container = popupContainer();
+    container.classList.add("raster-value-popup");
+    container.appendChild(el("p", { className: "muted", text: "Loading…" }));
+    var popup = openPopupAt(latlng, container);
+    var lon = L.Util.wrapNum(latlng.lng, [-180, 180], true).toFixed(5);
+    var lat = latlng.lat.toFixed(5);
+    Promise.all(names.map(function (name) {
+      return fetchJson(rasterConfigs[name].point + "?lon=" + lon + "&lat=" + lat)
+        .then(function (body) {
+          var values = (body.values || []).map(function (v) { return formatValue(v.value); });
+          var text = body.inside ? values.join(", ") + (body.units && values.some(function (v) { return v !== "no data"; }) ? " " + body.units : "") : "outside the layer";
+          return [rasterConfigs[name].title, text];
+        })
+        .catch(function () { return [rasterConfigs[name].title, "could not be read — try again"]; });
+    })).then(function (rows) {
+      clear(container);
+      container.appendChild(el("h3", { text: "Values here" }));
+      container.appendChild(definitionList(rows));
+      container.appendChild(el("p", { className: "muted", text: lat + ", " + lon }));
+      popup.update();
+    });
+  }
+
+  map.on("click", function (e) {
+    if (!visibleRasterNames().length) return;
+    // A click on a drawn feature opens that feature's popup instead.
+    var target = e.originalEvent && e.originalEvent.target;
+    if (target && target.classList && target.classList.contains("leaflet-interactive")) return;
+    openRasterValuePopup(e.latlng);
+  });
+
   // ---------------------------------------------------------------- start-up and restoring a link
 
   function applyHash(hash, initial) {
@@ -1077,7 +1284,7 @@
     var names = parsed.layers ? parsed.layers : DEFAULT_LAYERS.concat(config.basemap && config.basemap.url ? [BASEMAP] : []);
     var wanted = {};
     names.forEach(function (n) { wanted[n] = true; });
-    Object.keys(layerConfigs).concat(rasterBase ? [BASEMAP] : []).forEach(function (name) {
+    Object.keys(layerConfigs).concat(rasterNames, rasterBase ? [BASEMAP] : []).forEach(function (name) {
       if (initial) state.layers[name] = !!wanted[name];
       else if (!!state.layers[name] !== !!wanted[name]) setLayerVisible(name, !!wanted[name]);
     });
@@ -1098,7 +1305,12 @@
 
   applyHash(location.hash, true);
   setPanelOpen(!narrow.matches, false);
+  rasterNames.forEach(function (name) {
+    var conf = rasterConfigs[name];
+    rasterStyles[name] = { colormap: conf.colormap, vmin: conf.rescale[0], vmax: conf.rescale[1] };
+  });
   buildLayerSwitcher();
+  buildRasterItems();
   renderFilterLists();
   updateBadges();
   openChosenGroups();
@@ -1108,6 +1320,9 @@
     if (state.layers[name]) gridLayers[name].addTo(map);
   });
   if (rasterBase && state.layers[BASEMAP]) rasterBase.addTo(map);
+  rasterNames.forEach(function (name) {
+    if (state.layers[name]) (rasterLayers[name] = makeRasterLayer(name)).addTo(map);
+  });
 
   geojsonLink.href = config.api.occurrences + (filterQuery(state.filters) ? "?" + filterQuery(state.filters) : "");
   coords.show(map.getCenter(), "Centre");

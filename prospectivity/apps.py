@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProspectivityConfig(AppConfig):
+    name = "prospectivity"
+    verbose_name = "Prospectivity"
