@@ -381,3 +381,44 @@ def prospectivity_map_publish(
         run=run,
     )
     return dataset
+
+
+DEMO_MAP_SLUG = "amdis-demo-prospectivity-gold-phl"
+DEMO_RECIPE = {
+    "method": "wofe",
+    "commodity": "gold",
+    "area": {"member_state": "PHL"},
+    "cell_size": 5000,
+    "evidence": [
+        {"type": "geology", "attribute": "lithology"},
+        {"type": "structures", "buffers": [5000, 15000, 30000]},
+    ],
+    "validation": {"holdout": 0.2, "seed": 1},
+}
+
+
+def demo_prospectivity_map_create() -> Dataset | None:
+    """A published demo prospectivity map made from the demo data, so the map shows one at once."""
+    existing = Dataset.objects.filter(slug=DEMO_MAP_SLUG).first()
+    if existing is not None:
+        return existing
+    try:
+        run, _ = run_request(payload=DEMO_RECIPE, user=None)
+    except BadRecipe:
+        return None  # no demo gold occurrences in the area: nothing to learn from
+    run_execute(str(run.pk))  # inline: the demo must be there when `make run` opens the map
+    run.refresh_from_db()
+    if run.status != RunStatus.DONE:
+        return None
+    return prospectivity_map_publish(
+        run=run,
+        slug=DEMO_MAP_SLUG,
+        title="Demo gold prospectivity, Philippines (weights of evidence)",
+        licence="CC0 1.0",
+        is_published=True,
+        is_demo=True,
+        organisation="AMDIS",
+        abstract="Made from the demonstration occurrences, geology and faults: shows how AMDIS publishes "
+        "prospectivity maps. Not a real assessment.",
+        member_state=MemberState.objects.get(code="PHL"),
+    )

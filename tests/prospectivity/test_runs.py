@@ -230,3 +230,51 @@ def test_the_modeller_page_renders(anonymous: Client, world: Any, settings: Any)
     assert response.status_code == 200
     assert b"prospectivity-config" in response.content
     assert RunStatus.DONE == "done"
+
+
+def test_the_demo_includes_a_published_prospectivity_map(anonymous: Client) -> None:
+    from django.core.management import call_command
+
+    from layers.models import RasterLayer
+    from prospectivity.models import ProspectivityMap
+
+    call_command("load_demo")
+
+    prospectivity = ProspectivityMap.objects.select_related("dataset").get()
+    assert prospectivity.dataset.is_published and prospectivity.dataset.is_demo
+    assert prospectivity.validation["success_auc"] > 0.5
+    raster = RasterLayer.objects.get(dataset=prospectivity.dataset)
+    assert anonymous.get(f"/tiles/raster/{prospectivity.dataset.slug}.json").status_code == 200
+    assert raster.units == "probability"
+
+
+def test_a_run_is_published_as_a_map_by_command(anonymous: Client, world: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    response = anonymous.post(
+        "/api/prospectivity/runs/", data=recipe(), content_type="application/json"
+    )
+    run_id = response.json()["id"]
+
+    call_command(
+        "publish_prospectivity_map",
+        run_id,
+        "--slug",
+        "cu-test",
+        "--title",
+        "Copper test",
+        "--publish",
+    )
+
+    assert anonymous.get("/tiles/raster/cu-test.json").status_code == 200
+    with pytest.raises(CommandError, match="exists"):
+        call_command("publish_prospectivity_map", run_id, "--slug", "cu-test", "--title", "Again")
+    with pytest.raises(CommandError, match="No prospectivity run"):
+        call_command(
+            "publish_prospectivity_map",
+            "00000000-0000-0000-0000-000000000000",
+            "--slug",
+            "x",
+            "--title",
+            "x",
+        )

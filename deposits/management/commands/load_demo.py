@@ -13,6 +13,7 @@ from deposits.services import (
 )
 from layers.models import Dataset
 from layers.services import demo_geology_create
+from prospectivity.services import demo_prospectivity_map_create
 
 # Natural Earth 1:10m countries, shipped by the npm package world-atlas (installed at set-up).
 WORLD_ATLAS = Path(settings.BASE_DIR) / "node_modules" / "world-atlas" / "countries-10m.json"
@@ -37,7 +38,9 @@ class Command(BaseCommand):
             boundaries_import(path=WORLD_ATLAS)
         occurrences = demo_occurrences_create()
         units, structures = demo_geology_create()
+        prospectivity = demo_prospectivity_map_create()
         self.stdout.write(
             f"Loaded {states} member states, {commodities} commodities and demo data: "
-            f"{occurrences} occurrences, {units} geological units, {structures} structures."
+            f"{occurrences} occurrences, {units} geological units, {structures} structures"
+            + (", a prospectivity map." if prospectivity else ".")
         )
