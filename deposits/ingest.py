@@ -5,7 +5,7 @@ from typing import Any
 
 from deposits.mapping import MappingError, OccurrenceMapping
 from deposits.models import Commodity
-from deposits.services import _commodity_lookup, _stage_row, member_state_lookup
+from deposits.services import STAGING_COLUMNS, _commodity_lookup, _stage_row, member_state_lookup
 from layers.ingest.reading import SourceRow
 from layers.ingest.targets import GEOMETRY_COORD_FIELDS, MappingField, StageContext, Target
 from layers.models import DatasetKind, UploadTarget
@@ -75,7 +75,7 @@ class OccurrenceTarget(Target):
         )
         if staged is None:
             return None
-        by_name = dict(zip(_STAGE_ROW_COLUMNS, staged, strict=True))
+        by_name = dict(zip(STAGING_COLUMNS, staged, strict=True))
         wkt = None
         return [
             row.number,
@@ -151,29 +151,6 @@ class OccurrenceTarget(Target):
                 terms.append(symbol.lower())
         return terms
 
-
-_STAGE_ROW_COLUMNS = (
-    "row_number",
-    "name",
-    "other_names",
-    "province",
-    "deposit_type",
-    "status",
-    "resource_mt",
-    "grades",
-    "reporting_code",
-    "resource_date",
-    "location_accuracy",
-    "source_id",
-    "refs",
-    "attributes",
-    "main_ids",
-    "secondary_ids",
-    "lon",
-    "lat",
-    "wkb",
-    "country_code",
-)
 
 OCCURRENCES = OccurrenceTarget(
     name=UploadTarget.OCCURRENCES,

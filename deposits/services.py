@@ -177,7 +177,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-_STAGING_COLUMNS = (
+STAGING_COLUMNS = (
     "row_number",
     "name",
     "other_names",
@@ -443,7 +443,7 @@ def occurrence_import(
                    member_state_id bigint, occurrence_id bigint, problem text
                ) ON COMMIT DROP"""
         )
-        _copy_rows(cursor, "occurrence_staging", _STAGING_COLUMNS, staged)
+        _copy_rows(cursor, "occurrence_staging", STAGING_COLUMNS, staged)
         cursor.execute(
             """UPDATE occurrence_staging SET geom = CASE
                    WHEN wkb IS NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326)
