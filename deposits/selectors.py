@@ -200,9 +200,12 @@ class FeaturePage:
 
 
 def occurrences_geojson_page(
-    *, filters: OccurrenceFilters, user: Any, limit: int, offset: int
+    *, filters: OccurrenceFilters, user: Any, limit: int, offset: int, extra: Where | None = None
 ) -> FeaturePage:
+    """`extra`: a further condition over `t` (an OGC API collection, a CQL2 filter)."""
     where = dataset_visibility_where(user=user) & filters.where()
+    if extra is not None:
+        where = where & extra
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT count(*) FROM {OCCURRENCE_TABLE} t WHERE {where.sql}", list(where.params)

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"A dataset with the slug {options['slug']!r} exists; choose another."
             ) from exc
-        state = (
+        outcome = (
             "published" if dataset.is_published else "saved unpublished (publish it in the admin)"
         )
-        self.stdout.write(f"Prospectivity map {dataset.slug} {state}.")
+        self.stdout.write(f"Prospectivity map {dataset.slug} {outcome}.")

@@ -1,0 +1,60 @@
+"""Download jobs: a GeoPackage or Shapefile too large to build within a request is built by
+the job worker; identical requests (same data version, filters and viewer) share one job."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class DownloadStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Being written"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DownloadJob(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(
+        max_length=64, db_index=True, help_text="Hash of the request and data version"
+    )
+    collection_id = models.CharField(max_length=140)
+    format = models.CharField(max_length=10)
+    # The validated query parameters, re-parsed by the job with the requester's permissions.
+    params = models.JSONField(default=dict)
+    scope = models.CharField(
+        max_length=40, help_text="`public`, or `user-<id>` for restricted viewers"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=DownloadStatus.choices, default=DownloadStatus.QUEUED
+    )
+    feature_count = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    path = models.CharField(max_length=300, blank=True, help_text="Relative to MEDIA_ROOT")
+    size_bytes = models.BigIntegerField(default=0)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.collection_id}.{self.format} ({self.get_status_display()})"
+
+    @property
+    def progress(self) -> int:
+        """Percent written."""
+        if self.status == DownloadStatus.DONE:
+            return 100
+        if not self.feature_count:
+            return 0
+        return min(99, self.written * 100 // self.feature_count)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {DownloadStatus.QUEUED, DownloadStatus.RUNNING}

@@ -1,0 +1,415 @@
+"""Reads for the OGC API and the downloads: feature pages built as GeoJSON by PostGIS, extents,
+queryables, and the rows a download writes (through a server-side cursor, in batches)."""
+
+import datetime as dt
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+
+from catalogue.collections import (
+    DATE,
+    LIST,
+    NUMBER,
+    OCCURRENCES,
+    SOURCES,
+    VECTOR,
+    Collection,
+    Property,
+)
+from deposits.models import Commodity
+from deposits.selectors import FeaturePage, OccurrenceFilters, occurrences_geojson_page
+from layers.models import Dataset, DatasetKind
+from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from webgis.lib.mvt import Where
+
+BBox = tuple[float, float, float, float]
+WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _properties_json(collection: Collection) -> str:
+    if collection.source is VECTOR:
+        return "t.attributes"
+    pairs = ", ".join(f"'{p.name}', {p.sql}" for p in collection.properties if not p.params)
+    return f"json_build_object({pairs})"
+
+
+def features_page(
+    *, collection: Collection, user: Any, where: Where, limit: int, offset: int
+) -> FeaturePage:
+    """One page of features as comma-separated GeoJSON Feature texts, ordered by id."""
+    if collection.source is OCCURRENCES:
+        return occurrences_geojson_page(
+            filters=OccurrenceFilters(), user=user, limit=limit, offset=offset, extra=where
+        )
+    table = collection.source.table
+    full = dataset_visibility_where(user=user) & where
+    feature = (
+        '\'{"type":"Feature","id":\' || t.id || \',"geometry":\' || ST_AsGeoJSON(t.geom, 6)'
+        f" || ',\"properties\":' || ({_properties_json(collection)})::text || '}}'"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} t WHERE {full.sql}", list(full.params))
+        (matched,) = cursor.fetchone() or (0,)
+        cursor.execute(
+            f"""SELECT count(*), coalesce(string_agg(feature, ',' ORDER BY id), '') FROM (
+                    SELECT t.id, {feature} AS feature FROM {table} t
+                    WHERE {full.sql} ORDER BY t.id LIMIT %s OFFSET %s
+                ) page""",
+            [*full.params, limit, offset],
+        )
+        returned, features = cursor.fetchone() or (0, "")
+    return FeaturePage(features_json=features, number_returned=returned, number_matched=matched)
+
+
+def feature_get(*, collection: Collection, user: Any, feature_id: int) -> str | None:
+    """One Feature's GeoJSON text, or None when it is not in the collection or not visible."""
+    page = features_page(
+        collection=collection,
+        user=user,
+        where=collection.where & Where("t.id = %s", [feature_id]),
+        limit=1,
+        offset=0,
+    )
+    return page.features_json or None
+
+
+def dataset_extents() -> dict[int, BBox]:
+    """Bounding boxes of every dataset's features, computed once per data version."""
+    key = f"catalogue:extents:{data_version()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    extents: dict[int, BBox] = {}
+    with connection.cursor() as cursor:
+        for source in SOURCES.values():
+            cursor.execute(
+                f"""SELECT dataset_id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+                        SELECT dataset_id, ST_Extent(geom) AS e FROM {source.table} GROUP BY dataset_id
+                    ) s"""
+            )
+            for dataset_id, *box in cursor.fetchall():
+                extents[dataset_id] = (
+                    round(box[0], 6),
+                    round(box[1], 6),
+                    round(box[2], 6),
+                    round(box[3], 6),
+                )
+    cache.set(key, extents, 3600)
+    return extents
+
+
+def collection_extent(*, collection: Collection, user: Any) -> BBox | None:
+    """The collection's bounding box (WGS 84); None when it holds no feature."""
+    extents = dataset_extents()
+    if collection.dataset is not None:
+        return extents.get(collection.dataset.pk)
+    visible = dataset_visibility_where(user=user, column="id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM layers_dataset WHERE kind = %s AND {visible.sql}",
+            [collection.source.kind, *visible.params],
+        )
+        boxes = [extents[row[0]] for row in cursor.fetchall() if row[0] in extents]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+_JSON_TYPES = {NUMBER: {"type": "number"}, DATE: {"type": "string", "format": "date"}}
+GEOMETRY_SCHEMAS = {
+    "point": "https://geojson.org/schema/Point.json",
+    "line": "https://geojson.org/schema/MultiLineString.json",
+    "polygon": "https://geojson.org/schema/MultiPolygon.json",
+    "geometry": "https://geojson.org/schema/Geometry.json",
+}
+
+
+def _property_schema(prop: Property) -> dict[str, Any]:
+    if prop.type == LIST:
+        schema: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    else:
+        schema = dict(_JSON_TYPES.get(prop.type, {"type": "string"}))
+    schema["title"] = prop.title or prop.name
+    if prop.enum:
+        schema["enum"] = list(prop.enum)
+    return schema
+
+
+def queryables_schema(*, collection: Collection, url: str) -> dict[str, Any]:
+    """The queryables as a JSON Schema (OGC API - Features Part 3)."""
+    properties: dict[str, Any] = {
+        "geometry": {
+            "$ref": GEOMETRY_SCHEMAS[collection.source.geometry_type],
+            "x-ogc-role": "primary-geometry",
+        },
+    }
+    for prop in collection.queryables.values():
+        properties[prop.name] = _property_schema(prop)
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": url,
+        "type": "object",
+        "title": collection.title,
+        "properties": properties,
+        "additionalProperties": True,
+    }
+
+
+@dataclass(frozen=True)
+class DownloadColumn:
+    name: str
+    short: str
+    type: str
+
+
+def download_columns(collection: Collection) -> list[DownloadColumn]:
+    return [
+        DownloadColumn("id", "id", "integer"),
+        *(
+            DownloadColumn(p.name, p.short or p.name[:10], p.type)
+            for p in collection.download_columns
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rectangle or polygon to clip features to, as WKB for PostGIS (never text for GDAL)."""
+
+    wkb: bytes
+
+
+def download_rows(
+    *,
+    collection: Collection,
+    user: Any,
+    where: Where,
+    clip: Clip | None,
+    geometry: str = "geojson",
+    batch: int = 1000,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of rows (id, *columns, geometry) through a server-side cursor: memory stays
+    bounded whatever the size. `geometry`: geojson (text), wkt, wkb, lonlat (two columns).
+    Lines and polygons are cut at the clip's edge; points are kept when inside it."""
+    full = dataset_visibility_where(user=user) & where
+    geom = "t.geom"
+    params: list[Any] = []
+    if clip is not None:
+        full = full & Where("ST_Intersects(t.geom, ST_GeomFromWKB(%s, 4326))", [clip.wkb])
+        if collection.source.geometry_type != "point":
+            geom = (
+                "CASE WHEN ST_CoveredBy(t.geom, c.g) THEN t.geom"
+                " ELSE ST_CollectionExtract(ST_Intersection(t.geom, c.g), ST_Dimension(t.geom) + 1)"
+                " END"
+            )
+            if collection.source.geometry_type in ("line", "polygon"):
+                geom = f"ST_Multi({geom})"  # cut polygons stay MultiPolygons
+    outputs = {
+        "geojson": f"ST_AsGeoJSON({geom}, 7)",
+        "wkt": f"ST_AsText({geom}, 7)",
+        # The geometry's dimension first: a Shapefile holds one family (points, lines, polygons).
+        "wkb": f"ST_Dimension({geom}), ST_AsBinary(ST_Multi({geom}))"
+        if collection.source.geometry_type != "point"
+        else f"0, ST_AsBinary({geom})",
+        "lonlat": f"round(ST_X({geom})::numeric, 7), round(ST_Y({geom})::numeric, 7)",
+    }
+    columns = ", ".join(f"{p.sql}" for p in collection.download_columns)
+    params = [param for p in collection.download_columns for param in p.params]
+    clip_join = (
+        ", (SELECT ST_GeomFromWKB(%s, 4326) AS g) c"
+        if clip is not None and geom != "t.geom"
+        else ""
+    )
+    clip_params = [clip.wkb] if clip_join and clip is not None else []
+    sql = (
+        f"SELECT t.id{', ' + columns if columns else ''}, {outputs[geometry]}"
+        f" FROM {collection.source.table} t{clip_join} WHERE {full.sql} ORDER BY t.id"
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [*params, *clip_params, *full.params])
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield rows
+
+
+def download_count(*, collection: Collection, user: Any, where: Where, clip: Clip | None) -> int:
+    full = dataset_visibility_where(user=user) & where
+    if clip is not None:
+        full = full & Where("ST_Intersects(t.geom, ST_GeomFromWKB(%s, 4326))", [clip.wkb])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {collection.source.table} t WHERE {full.sql}", list(full.params)
+        )
+        (count,) = cursor.fetchone() or (0,)
+    return int(count)
+
+
+def download_datasets(
+    *, collection: Collection, user: Any, where: Where, clip: Clip | None
+) -> list[Dataset]:
+    """The datasets whose features a download holds: their licences and citations go with it."""
+    if collection.dataset is not None:
+        return [collection.dataset]
+    full = dataset_visibility_where(user=user) & where
+    if clip is not None:
+        full = full & Where("ST_Intersects(t.geom, ST_GeomFromWKB(%s, 4326))", [clip.wkb])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT t.dataset_id FROM {collection.source.table} t WHERE {full.sql}",
+            list(full.params),
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(Dataset.objects.filter(pk__in=ids).order_by("title"))
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+# The catalogue: search with facet counts ----------------------------------------------------------
+
+CATALOGUE_PAGE_SIZE = 20
+
+
+def dataset_commodities() -> dict[int, list[str]]:
+    """The commodity codes of each dataset's occurrences, computed once per data version."""
+    key = f"catalogue:dataset-commodities:{data_version()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT o.dataset_id, array_agg(DISTINCT c.code ORDER BY c.code)
+               FROM deposits_mineraloccurrence o
+               JOIN deposits_occurrencecommodity oc ON oc.occurrence_id = o.id
+               JOIN deposits_commodity c ON c.id = oc.commodity_id
+               GROUP BY o.dataset_id"""
+        )
+        found = {dataset_id: list(codes) for dataset_id, codes in cursor.fetchall()}
+    cache.set(key, found, 3600)
+    return found
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    text: str = ""
+    commodity: str = ""
+    member_state: str = ""
+    kind: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class CatalogueResult:
+    datasets: list[Dataset]
+    total: int
+    page: int
+    pages: int
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    commodities: dict[int, list[str]] = field(default_factory=dict)
+
+
+def _searchable_text(dataset: Dataset, commodities: list[str]) -> str:
+    parts = [
+        dataset.title,
+        dataset.abstract,
+        dataset.organisation,
+        dataset.citation,
+        dataset.slug,
+        " ".join(dataset.keywords),
+        " ".join(commodities),
+        dataset.member_state.name if dataset.member_state else "",
+    ]
+    return " ".join(parts).lower()
+
+
+def catalogue_search(*, query: CatalogueQuery, user: Any) -> CatalogueResult:
+    """Datasets the user may see that match every criterion, with a count per facet value
+    (each facet counted with the other criteria applied)."""
+    datasets = list(
+        datasets_visible(user=user).select_related("member_state", "owner").order_by("title")
+    )
+    commodities = dataset_commodities()
+    words = query.text.lower().split()
+
+    def matches(dataset: Dataset, skip: str = "") -> bool:
+        codes = commodities.get(dataset.pk, [])
+        if words and not all(w in _searchable_text(dataset, codes) for w in words):
+            return False
+        if skip != "kind" and query.kind and dataset.kind != query.kind:
+            return False
+        state = dataset.member_state.code if dataset.member_state else "regional"
+        if skip != "member_state" and query.member_state and state != query.member_state:
+            return False
+        if skip != "commodity" and query.commodity and query.commodity not in codes:
+            return False
+        revised = dataset.updated_at.date()
+        if skip != "year" and query.date_from and revised < query.date_from:
+            return False
+        return not (skip != "year" and query.date_to and revised > query.date_to)
+
+    def facet(
+        name: str, values: Callable[[Dataset], list[str]], labels: dict[str, str], chosen: str
+    ) -> list[FacetValue]:
+        counts: Counter[str] = Counter()
+        for dataset in datasets:
+            if matches(dataset, skip=name):
+                counts.update(values(dataset))
+        return [
+            FacetValue(value, labels.get(value, value), count, value == chosen)
+            for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+
+    commodity_names = dict(Commodity.objects.values_list("code", "name"))
+    state_names = {d.member_state.code: d.member_state.name for d in datasets if d.member_state}
+    chosen_year = ""
+    if query.date_from and query.date_to and query.date_from.year == query.date_to.year:
+        chosen_year = str(query.date_from.year)
+    facets = {
+        "kind": facet("kind", lambda d: [d.kind], dict(DatasetKind.choices), query.kind),
+        "member_state": facet(
+            "member_state",
+            lambda d: [d.member_state.code] if d.member_state else ["regional"],
+            {**state_names, "regional": "Regional (no single member state)"},
+            query.member_state,
+        ),
+        "commodity": facet(
+            "commodity", lambda d: commodities.get(d.pk, []), commodity_names, query.commodity
+        ),
+        "year": facet("year", lambda d: [str(d.updated_at.year)], {}, chosen_year),
+    }
+    found = [d for d in datasets if matches(d)]
+    pages = max(1, math.ceil(len(found) / CATALOGUE_PAGE_SIZE))
+    page = min(query.page, pages)
+    start = (page - 1) * CATALOGUE_PAGE_SIZE
+    return CatalogueResult(
+        datasets=found[start : start + CATALOGUE_PAGE_SIZE],
+        total=len(found),
+        page=page,
+        pages=pages,
+        facets=facets,
+        commodities=commodities,
+    )

@@ -1,0 +1,10 @@
+"""Background jobs of the catalogue app (django-tasks; `manage.py db_worker` runs them)."""
+
+from django_tasks import task
+
+from catalogue import services
+
+
+@task()
+def download_build_task(job_id: str, user_id: int | None) -> None:
+    services.download_job_run(job_id, user_id)
