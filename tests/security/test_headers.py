@@ -6,7 +6,9 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/", "/map/", "/api/occurrences/", "/tiles/occurrences.json", "/healthz"])
+@pytest.mark.parametrize(
+    "path", ["/", "/map/", "/api/occurrences/", "/tiles/occurrences.json", "/healthz"]
+)
 def test_every_response_carries_the_security_headers(anonymous: Client, path: str) -> None:
     response = anonymous.get(path, secure=True)
 
@@ -21,7 +23,9 @@ def test_the_content_security_policy_allows_no_inline_script(anonymous: Client) 
     policy = anonymous.get("/map/")["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
     # The nonce appears only when a template used it (django-leaflet's admin widget).
-    assert directives["script-src"] == "'self'" or directives["script-src"].startswith("'self' 'nonce-")
+    assert directives["script-src"] == "'self'" or directives["script-src"].startswith(
+        "'self' 'nonce-"
+    )
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"

@@ -28,26 +28,59 @@ def admin(db: None) -> Client:
 
 
 @pytest.fixture
-def clients(anonymous: Client, registered: Client, editor_phl: Client, editor_idn: Client, reviewer: Client, admin: Client) -> dict[str, Client]:
-    return {"anonymous": anonymous, "registered": registered, "editor_phl": editor_phl,
-            "editor_idn": editor_idn, "reviewer": reviewer, "admin": admin}
+def clients(
+    anonymous: Client,
+    registered: Client,
+    editor_phl: Client,
+    editor_idn: Client,
+    reviewer: Client,
+    admin: Client,
+) -> dict[str, Client]:
+    return {
+        "anonymous": anonymous,
+        "registered": registered,
+        "editor_phl": editor_phl,
+        "editor_idn": editor_idn,
+        "reviewer": reviewer,
+        "admin": admin,
+    }
 
 
 @pytest.fixture
-def world(make_dataset: Any, make_occurrence: Any, phl_survey: Any, editor_phl_user: Any) -> dict[str, Any]:
+def world(
+    make_dataset: Any, make_occurrence: Any, phl_survey: Any, editor_phl_user: Any
+) -> dict[str, Any]:
     phl = MemberState.objects.get(code="PHL")
     published = make_dataset(slug="phl-published", member_state=phl)
     draft = make_dataset(slug="phl-draft", member_state=phl, is_published=False)
-    vector_draft = make_dataset(slug="phl-vector-draft", member_state=phl, is_published=False, kind=DatasetKind.VECTOR)
-    VectorFeature.objects.create(dataset=vector_draft, attributes={"name": "secret"}, geom=Point(121.0, 15.0, srid=4326))
+    vector_draft = make_dataset(
+        slug="phl-vector-draft", member_state=phl, is_published=False, kind=DatasetKind.VECTOR
+    )
+    VectorFeature.objects.create(
+        dataset=vector_draft, attributes={"name": "secret"}, geom=Point(121.0, 15.0, srid=4326)
+    )
     public_site = make_occurrence("Public site", lon=121.0, lat=15.0, dataset=published)
     draft_site = make_occurrence("Draft site", lon=121.01, lat=15.01, dataset=draft)
     import uuid
 
-    upload = Upload.objects.create(id=uuid.uuid4(), organisation=phl_survey, created_by=editor_phl_user, target="occurrences",
-                                   original_name="draft.csv", size_bytes=10, sha256="0" * 64, status="ready")
-    return {"published": published, "draft": draft, "vector_draft": vector_draft, "public_site": public_site,
-            "draft_site": draft_site, "upload": upload}
+    upload = Upload.objects.create(
+        id=uuid.uuid4(),
+        organisation=phl_survey,
+        created_by=editor_phl_user,
+        target="occurrences",
+        original_name="draft.csv",
+        size_bytes=10,
+        sha256="0" * 64,
+        status="ready",
+    )
+    return {
+        "published": published,
+        "draft": draft,
+        "vector_draft": vector_draft,
+        "public_site": public_site,
+        "draft_site": draft_site,
+        "upload": upload,
+    }
 
 
 def expected(role: str, hidden: bool) -> int:
@@ -60,15 +93,26 @@ SURFACES = {
     "public occurrence page": (lambda w: f"/occurrences/{w['public_site'].pk}/", False),
     "public occurrence GeoJSON": (lambda w: f"/api/occurrences/{w['public_site'].pk}/", False),
     "draft dataset versions page": (lambda w: f"/datasets/{w['draft'].slug}/versions/", True),
-    "published dataset versions page": (lambda w: f"/datasets/{w['published'].slug}/versions/", False),
-    "draft vector layer tiles": (lambda w: f"/tiles/dataset-{w['vector_draft'].slug}/0/0/0.mvt", True),
-    "draft vector layer TileJSON": (lambda w: f"/tiles/dataset-{w['vector_draft'].slug}.json", True),
+    "published dataset versions page": (
+        lambda w: f"/datasets/{w['published'].slug}/versions/",
+        False,
+    ),
+    "draft vector layer tiles": (
+        lambda w: f"/tiles/dataset-{w['vector_draft'].slug}/0/0/0.mvt",
+        True,
+    ),
+    "draft vector layer TileJSON": (
+        lambda w: f"/tiles/dataset-{w['vector_draft'].slug}.json",
+        True,
+    ),
 }
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("surface", sorted(SURFACES))
-def test_reading_surfaces(clients: dict[str, Client], world: dict[str, Any], role: str, surface: str) -> None:
+def test_reading_surfaces(
+    clients: dict[str, Client], world: dict[str, Any], role: str, surface: str
+) -> None:
     url, hidden = SURFACES[surface]
     response = clients[role].get(url(world))
     assert response.status_code == expected(role, hidden)
@@ -87,14 +131,20 @@ UPLOAD_SURFACES = {
 # Sign-in is required for uploads (302 to the sign-in page); seeing is for the survey and reviewers;
 # acting is for the survey's editors (reviewers publish nothing: 403).
 UPLOAD_EXPECTED = {
-    "anonymous": 302, "registered": 404, "editor_idn": 404,
-    "editor_phl": {"get": 200, "post": 302}, "reviewer": {"get": 200, "post": 403}, "admin": {"get": 200, "post": 302},
+    "anonymous": 302,
+    "registered": 404,
+    "editor_idn": 404,
+    "editor_phl": {"get": 200, "post": 302},
+    "reviewer": {"get": 200, "post": 403},
+    "admin": {"get": 200, "post": 302},
 }
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("surface", sorted(UPLOAD_SURFACES))
-def test_upload_surfaces(clients: dict[str, Client], world: dict[str, Any], role: str, surface: str) -> None:
+def test_upload_surfaces(
+    clients: dict[str, Client], world: dict[str, Any], role: str, surface: str
+) -> None:
     method, template = UPLOAD_SURFACES[surface]
     url = template.format(id=world["upload"].pk)
     response = getattr(clients[role], method)(url)
@@ -103,13 +153,24 @@ def test_upload_surfaces(clients: dict[str, Client], world: dict[str, Any], role
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_lists_and_tiles_hold_only_what_the_role_may_see(clients: dict[str, Client], world: dict[str, Any], role: str) -> None:
+def test_lists_and_tiles_hold_only_what_the_role_may_see(
+    clients: dict[str, Client], world: dict[str, Any], role: str
+) -> None:
     client = clients[role]
-    names = sorted(f["properties"]["name"] for f in json.loads(client.get("/api/occurrences/").content)["features"])
+    names = sorted(
+        f["properties"]["name"]
+        for f in json.loads(client.get("/api/occurrences/").content)["features"]
+    )
     tile = client.get("/tiles/occurrences/12/3424/1875.mvt")
-    tile_names = sorted(f["properties"].get("name", "") for f in mapbox_vector_tile.decode(tile.content).get("occurrences", {}).get("features", []))
+    tile_names = sorted(
+        f["properties"].get("name", "")
+        for f in mapbox_vector_tile.decode(tile.content).get("occurrences", {}).get("features", [])
+    )
     layers = set(client.get("/map/").context["map_config"]["layers"])
-    search = [r["name"] for r in json.loads(client.get("/api/occurrences/search", {"q": "site"}).content)["results"]]
+    search = [
+        r["name"]
+        for r in json.loads(client.get("/api/occurrences/search", {"q": "site"}).content)["results"]
+    ]
 
     if role in SEES_PHL_DRAFTS:
         assert names == ["Draft site", "Public site"]
@@ -122,10 +183,14 @@ def test_lists_and_tiles_hold_only_what_the_role_may_see(clients: dict[str, Clie
         assert f"dataset-{world['vector_draft'].slug}" not in layers
         assert search == ["Public site"]
     # Anyone who may see some unpublished data (any editor) gets private tiles; the public, shared ones.
-    assert tile["Cache-Control"].startswith("private" if role in {*SEES_PHL_DRAFTS, "editor_idn"} else "public")
+    assert tile["Cache-Control"].startswith(
+        "private" if role in {*SEES_PHL_DRAFTS, "editor_idn"} else "public"
+    )
 
 
-def test_the_draft_is_in_the_tile_used_by_the_matrix(clients: dict[str, Client], world: dict[str, Any]) -> None:
+def test_the_draft_is_in_the_tile_used_by_the_matrix(
+    clients: dict[str, Client], world: dict[str, Any]
+) -> None:
     # Guards the matrix above: the tile it reads really covers both sites.
     tile = clients["reviewer"].get("/tiles/occurrences/12/3424/1875.mvt")
     features = mapbox_vector_tile.decode(tile.content)["occurrences"]["features"]

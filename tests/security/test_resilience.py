@@ -10,7 +10,9 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-def test_a_database_error_in_a_view_is_a_503_with_retry_after(anonymous: Client, monkeypatch: Any) -> None:
+def test_a_database_error_in_a_view_is_a_503_with_retry_after(
+    anonymous: Client, monkeypatch: Any
+) -> None:
     from deposits import api
 
     def down(**kwargs: Any) -> None:
@@ -53,7 +55,9 @@ def test_past_saturation_a_request_gets_503_at_once(settings: Any) -> None:
 
     middleware = LoadSheddingMiddleware(slow_view)
     results: list[int] = []
-    worker = threading.Thread(target=lambda: results.append(middleware(RequestFactory().get("/api/x")).status_code))
+    worker = threading.Thread(
+        target=lambda: results.append(middleware(RequestFactory().get("/api/x")).status_code)
+    )
     worker.start()
     entered.wait(5)
 
