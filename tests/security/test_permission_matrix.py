@@ -171,17 +171,24 @@ def test_lists_and_tiles_hold_only_what_the_role_may_see(
         r["name"]
         for r in json.loads(client.get("/api/occurrences/search", {"q": "site"}).content)["results"]
     ]
+    ogc = json.loads(client.get("/ogc/collections", {"f": "json"}).content)
+    collections = {c["id"] for c in ogc["collections"]}
+    catalogue = json.dumps(json.loads(client.get("/catalogue/", {"f": "json"}).content))
 
     if role in SEES_PHL_DRAFTS:
         assert names == ["Draft site", "Public site"]
         assert "Draft site" in tile_names
         assert f"dataset-{world['vector_draft'].slug}" in layers
         assert sorted(search) == ["Draft site", "Public site"]
+        assert world["vector_draft"].slug in collections
+        assert world["draft"].slug in catalogue
     else:
         assert names == ["Public site"]
         assert "Draft site" not in tile_names
         assert f"dataset-{world['vector_draft'].slug}" not in layers
         assert search == ["Public site"]
+        assert world["vector_draft"].slug not in collections
+        assert world["draft"].slug not in catalogue
     # Anyone who may see some unpublished data (any editor) gets private tiles; the public, shared ones.
     assert tile["Cache-Control"].startswith(
         "private" if role in {*SEES_PHL_DRAFTS, "editor_idn"} else "public"
