@@ -21,6 +21,11 @@ trap cleanup INT TERM EXIT
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py load_demo
+# Mine-production series for the landing page's trend charts, from the shared data when present.
+OWID="$ROOT/../shared/data/stats_metal_production_owid/metal_production_asean_long.csv"
+if [ -f "$OWID" ] && [ ! -f "$DATA_DIR/.owid-imported" ]; then
+  "$PY" manage.py import_indicators "$OWID" && touch "$DATA_DIR/.owid-imported"
+fi
 # The job worker: reads, checks and publishes uploads (jobs are kept in PostgreSQL).
 "$PY" manage.py db_worker --interval 0.5 &
 worker_pid=$!

@@ -81,7 +81,10 @@ def _new_page(browser: Browser, viewport: dict[str, int]) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # A Content Security Policy violation is a failure too: the page would be broken for users.
-    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     context.close()
     if errors:

@@ -11,7 +11,7 @@ def test_demo_data_is_marked_demo_and_covers_the_region(capsys: pytest.CaptureFi
     call_command("load_demo")
 
     demo = Dataset.objects.filter(is_demo=True)
-    assert demo.count() == 3
+    assert demo.count() == 4  # occurrences, geology, structures, a prospectivity map
     assert all(d.is_published for d in demo)
     occurrences = MineralOccurrence.objects.filter(dataset__is_demo=True)
     assert occurrences.values("member_state").distinct().count() == 11

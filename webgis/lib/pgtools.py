@@ -11,17 +11,23 @@ from django.core.management.base import CommandError
 def pg_env() -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
-    env.update({
-        "PGHOST": str(db.get("HOST") or ""), "PGPORT": str(db.get("PORT") or ""),
-        "PGUSER": str(db.get("USER") or ""), "PGPASSWORD": str(db.get("PASSWORD") or ""),
-        "PGDATABASE": str(db["NAME"]),
-    })
+    env.update(
+        {
+            "PGHOST": str(db.get("HOST") or ""),
+            "PGPORT": str(db.get("PORT") or ""),
+            "PGUSER": str(db.get("USER") or ""),
+            "PGPASSWORD": str(db.get("PASSWORD") or ""),
+            "PGDATABASE": str(db["NAME"]),
+        }
+    )
     return env
 
 
 def pg_tool(name: str) -> str:
     """The tool of the newest installed PostgreSQL (the server's major version on Debian)."""
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True
+    )
     for folder in versions:
         if (folder / name).exists():
             return str(folder / name)
