@@ -2,7 +2,7 @@
 PORT ?= 8000
 export PORT
 
-.PHONY: run test bench setup lint db-start db-stop clean backup restore
+.PHONY: run test bench load setup lint db-start db-stop clean backup restore
 
 setup:  ## install OS packages, the virtualenv and the npm packages (idempotent)
 	bash scripts/setup.sh
@@ -15,6 +15,9 @@ test:   ## set up, then lint, type-check and run the whole test suite
 
 bench:  ## benchmarks against peer servers (QUICK=1 for a short run)
 	bash scripts/bench.sh
+
+load:   ## 60 s at 64 connections on tiles and GeoJSON with zero failures, then saturation -> 503
+	bash scripts/load.sh
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
