@@ -211,6 +211,9 @@ def upload_process(upload_id: str) -> None:
         status=UploadStatus.RUNNING, attempts=upload.attempts + 1, error_code="", error_message=""
     )
     upload.status = UploadStatus.RUNNING
+    with connection.cursor() as cursor:
+        # Jobs may run for minutes on big files: the web's statement timeout is for requests.
+        cursor.execute("SET statement_timeout = 0")
     _drop_staging(upload)
     # Inside a caller's transaction (inline jobs), a savepoint lets a failure be recorded;
     # the worker runs in autocommit, so progress updates are visible while it works.

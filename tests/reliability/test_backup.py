@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def manage(*args: str, database_url: str, media: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DATABASE_URL=database_url, MEDIA_ROOT=str(media))
+    env = dict(
+        os.environ, DATABASE_URL=database_url, MEDIA_ROOT=str(media), SECURE_SSL_REDIRECT="0"
+    )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
