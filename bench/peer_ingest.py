@@ -79,6 +79,7 @@ def _timed(
             code = process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             running = _running_statement()
+            _cancel_statements()
             process.terminate()
             process.wait(timeout=30)
             code = -1
@@ -92,6 +93,21 @@ def _timed(
         cpu_cores=meter.cores(),
     )
     return run, code, log_path.read_text(errors="replace")
+
+
+def _cancel_statements() -> None:
+    """Cancels the import's statement: a killed client leaves its backend running otherwise.
+
+    Nothing else runs on the bench database during an ingest, so its one active backend is the
+    import's.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+               WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid()
+                 AND backend_type = 'client backend'""",
+            [BENCH_DB],
+        )
 
 
 def _running_statement() -> str:

@@ -206,6 +206,15 @@ class Server:
     def log_path(self) -> Path:
         return WORK / "logs" / f"{self.name}.log"
 
+    @property
+    def pid_path(self) -> Path:
+        """Process group ids of running servers, for scripts/bench.sh to stop if Python dies."""
+        return WORK / "pids" / f"{self.name}.pgid"
+
+    def _record(self, ids: Sequence[int]) -> None:
+        self.pid_path.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_path.write_text("\n".join(str(i) for i in ids) + "\n")
+
     def start(self, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as out:
@@ -217,6 +226,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self._record([self.process.pid])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -238,6 +248,7 @@ class Server:
         return process_tree(self.process.pid) if self.process else []
 
     def stop(self) -> None:
+        self.pid_path.unlink(missing_ok=True)
         if self.process is None or self.process.poll() is not None:
             return
         try:

@@ -8,21 +8,21 @@ from typing import Any
 
 from django.db import connection
 
-from bench.config import PEERS_VENV
+from bench.config import PEERS_VENV, ROOT
 from bench.context import Bench
 from bench.load import http_load
 from bench.log import log
 
 PY_SPY = PEERS_VENV / "bin" / "py-spy"
-# Frames that stand for "waiting for PostgreSQL" in a Django request.
-_DB_FRAMES = ("_execute (django/db/backends/utils.py", "execute (psycopg2")
+# The frame that stands for "waiting for PostgreSQL" in a Django request (it calls psycopg2).
+_DB_FRAME = "_execute (django/db/backends/utils.py)"
 
 
 def _frame_name(frame: str) -> str:
     """'occurrences_list (deposits/api.py:42)' -> 'occurrences_list (deposits/api.py)'."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/", "/tmp/"):
+    for marker in ("site-packages/", f"{ROOT}/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})" if path else name
@@ -40,7 +40,7 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
         count = int(count_text)
         total += count
         frames = [_frame_name(f) for f in stack.split(";")]
-        if any(marker in stack for marker in _DB_FRAMES):
+        if _DB_FRAME in frames:
             database += count
         for name in set(frames):
             inclusive[name] += count
@@ -49,7 +49,9 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
     lines = [
         f"{100 * n / total:5.1f}%  {name}"
         for name, n in inclusive.most_common(top * 3)
-        if not name.startswith(("<module>", "run (", "_bootstrap", "worker_", "handle ("))
+        if not name.startswith(
+            ("process ", "<module>", "run (", "_bootstrap", "worker_", "handle (")
+        )
     ][:top]
     summary = (
         f"{total} samples inside requests; {100 * database / total:.0f}% of request time is"

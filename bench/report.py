@@ -31,18 +31,44 @@ def _cpu(cores: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items())) or "–"
 
 
+def per_cpu_second(m: dict[str, Any]) -> float | None:
+    """Items per CPU-second of the server and the database together.
+
+    Unlike items per second, this barely moves when other work on the machine takes CPU away
+    from the run, so it is the steadier figure for comparing servers on a shared machine.
+    """
+    cores = m["cpu_cores"].get("server", 0.0) + m["cpu_cores"].get("database", 0.0)
+    return m["items_per_s"] / cores if cores > 0.05 else None
+
+
+def _find(data: dict[str, Any], ref: str) -> dict[str, Any] | None:
+    scenario, server = ref.split("/", 1)
+    return next(
+        (m for m in data["measurements"] if m["scenario"] == scenario and m["server"] == server),
+        None,
+    )
+
+
+def efficiency_ratio(data: dict[str, Any], ratio: dict[str, Any]) -> float | None:
+    a, b = _find(data, ratio["numerator"]), _find(data, ratio["denominator"])
+    if not a or not b:
+        return None
+    ea, eb = per_cpu_second(a), per_cpu_second(b)
+    return ea / eb if ea and eb else None
+
+
 def _measurements_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| scenario | server | req/s | items/s | p50 ms | p99 ms | errors | CPU cores (median) "
-        "| peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+        "| scenario | server | req/s | items/s | items per CPU-s | p50 ms | p99 ms | errors "
+        "| CPU cores (median) | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for m in rows:
         lines.append(
             f"| {m['scenario']} | {SERVER_NAMES.get(m['server'], m['server'])} "
-            f"| {_fmt(m['rps'], 2)} | {_fmt(m['items_per_s'], 0)} | {_fmt(m['p50_ms'])} "
-            f"| {_fmt(m['p99_ms'])} | {m['errors']} | {_cpu(m['cpu_cores'])} "
-            f"| {_fmt(m['peak_rss_mb'])} |"
+            f"| {_fmt(m['rps'], 2)} | {_fmt(m['items_per_s'], 0)} | {_fmt(per_cpu_second(m), 0)}"
+            f" | {_fmt(m['p50_ms'])} | {_fmt(m['p99_ms'])} | {m['errors']}"
+            f" | {_cpu(m['cpu_cores'])} | {_fmt(m['peak_rss_mb'])} |"
         )
     return lines
 
@@ -62,23 +88,30 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "## Targets",
         "",
-        "| what | value | target | met |",
-        "|---|---:|---:|---|",
+        "Ratios are of median items per second. The per-CPU-second ratio (items per CPU-second of"
+        " server + database) is shown beside it: it is the steadier one when other work shares"
+        " the machine.",
+        "",
+        "| what | value | per CPU-second | target | met |",
+        "|---|---:|---:|---:|---|",
     ]
     for r in data["ratios"]:
         if r["target"] is not None:
             met = "yes" if r["met"] else "**NO**"
-            out.append(f"| {r['name']} | {r['value']:.2f}× | ≥ {r['target']}× | {met} |")
+            eff = efficiency_ratio(data, r)
+            out.append(
+                f"| {r['name']} | {r['value']:.2f}× | {_fmt(eff, 2)}× | ≥ {r['target']}× | {met} |"
+            )
     sizes = data.get("tile_sizes") or {}
     if sizes:
         met = "yes" if sizes["all_ok"] else "**NO**"
         out.append(
             f"| largest occurrence tile, z0–z14, {sizes['points']:,} points "
-            f"| {sizes['largest_bytes'] / 1024:.1f} KB | ≤ 500 KB | {met} |"
+            f"| {sizes['largest_bytes'] / 1024:.1f} KB | – | ≤ 500 KB | {met} |"
         )
-    out += ["", "## Ratios", "", "| ratio | value |", "|---|---:|"]
+    out += ["", "## Ratios", "", "| ratio | value | per CPU-second |", "|---|---:|---:|"]
     for r in data["ratios"]:
-        out.append(f"| {r['name']} | {r['value']:.3f}× |")
+        out.append(f"| {r['name']} | {r['value']:.3f}× | {_fmt(efficiency_ratio(data, r), 3)}× |")
     groups: dict[str, list[dict[str, Any]]] = {}
     for m in data["measurements"]:
         groups.setdefault(m["scenario"].split("-")[0], []).append(m)
@@ -134,6 +167,19 @@ def markdown(data: dict[str, Any]) -> str:
         out += ["", "## Profiles", ""]
         for p in data["profiles"]:
             out += [f"### {p['title']}", "", p["summary"], "", "```", *p["top"], "```", ""]
+    noisy = [
+        (m["scenario"], m["server"], m["cpu_cores"].get("other", 0.0))
+        for m in data["measurements"]
+        if m["cpu_cores"].get("other", 0.0) > 0.3
+    ]
+    if noisy:
+        worst = max(noisy, key=lambda n: n[2])
+        data["notes"].append(
+            f"Other work on the machine took more than 0.3 cores in {len(noisy)} of"
+            f" {len(data['measurements'])} measurements (up to {worst[2]:.2f} cores, in"
+            f" {worst[0]} / {worst[1]}): those figures are lower than on a quiet machine, and"
+            " ratios between servers measured minutes apart carry that noise."
+        )
     if data["notes"]:
         out += ["", "## Notes", ""] + [f"- {n}" for n in data["notes"]]
     if data["skipped"]:
@@ -155,18 +201,14 @@ def write(results: Results, directory: Path) -> None:
         (directory / f"{stem}.md").write_text(markdown(data))
 
 
-def charts(directory: Path) -> None:
+def charts(directory: Path, source: Path | None = None) -> None:
     """PNG charts drawn by matplotlib in the peers venv; then the Markdown links them."""
+    source = source or directory / "latest.json"
     if not PEERS_PY.exists():
         log("No peers venv: charts skipped")
         return
     out = subprocess.run(
-        [
-            str(PEERS_PY),
-            str(BENCH_DIR / "peers" / "charts.py"),
-            str(directory / "latest.json"),
-            str(directory),
-        ],
+        [str(PEERS_PY), str(BENCH_DIR / "peers" / "charts.py"), str(source), str(directory)],
         capture_output=True,
         text=True,
         check=False,
@@ -174,6 +216,19 @@ def charts(directory: Path) -> None:
     if out.returncode != 0:
         log(f"charts failed: {out.stderr[-1500:]}")
         return
-    data = json.loads((directory / "latest.json").read_text())
-    for stem in ("latest", data["profile"]):
+    data = json.loads(source.read_text())
+    stems = {data["profile"], source.stem}
+    for stem in stems:
         (directory / f"{stem}.md").write_text(markdown(data))
+
+
+def main() -> None:
+    """`python -m bench.report [results.json]`: rewrites the Markdown and charts from JSON."""
+    import sys
+
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else BENCH_DIR / "results" / "latest.json"
+    charts(source.parent, source)
+
+
+if __name__ == "__main__":
+    main()

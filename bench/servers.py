@@ -171,12 +171,15 @@ class FastCgiChildren(Server):
         self.children = [int(pid) for pid in re.findall(r"PID: (\d+)", out.stdout + out.stderr)]
         if out.returncode != 0 or not self.children:
             raise RuntimeError(f"spawn-fcgi failed: {out.stdout} {out.stderr}")
+        # Each child leads its own session, so its pid is also its process group id.
+        self._record(self.children)
         log(f"{self.name}: {len(self.children)} FastCGI processes {self.children}")
 
     def pids(self) -> list[int]:
         return [pid for pid in self.children if os.path.exists(f"/proc/{pid}")]
 
     def stop(self) -> None:
+        self.pid_path.unlink(missing_ok=True)
         for pid in self.pids():
             try:
                 os.kill(pid, signal.SIGTERM)
