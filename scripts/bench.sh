@@ -4,7 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 bash scripts/setup.sh
 local_env
-export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}" SECURE_COOKIES="${SECURE_COOKIES:-0}"
 
 # Load generators and peer servers from Debian (idempotent: only what is missing).
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -36,11 +35,21 @@ if [ ! -f "$PEERS/.req-$peers_sum" ]; then
   touch "$PEERS/.req-$peers_sum"
 fi
 
+# Ids left by an earlier run may belong to other processes by now: forget them, never kill them.
+rm -rf bench/work/pids
 started=""
 if [ -n "${AMDIS_LOCAL_DB:-}" ]; then
   [ "$(bash scripts/db.sh start)" = started ] && started=1
 fi
-cleanup() { if [ -n "$started" ]; then bash scripts/db.sh stop; fi; }
+cleanup() {
+  # bench.run stops its servers itself; if it was killed, stop the process groups it recorded.
+  for f in bench/work/pids/*.pgid; do
+    [ -e "$f" ] || continue
+    while read -r pgid; do [ -n "$pgid" ] && kill -TERM -- "-$pgid" 2>/dev/null || true; done < "$f"
+    rm -f "$f"
+  done
+  if [ -n "$started" ]; then bash scripts/db.sh stop; fi
+}
 trap cleanup EXIT
 # bench.run creates and migrates its own database; the app's database is never written.
 PYTHONPATH="$ROOT" "$PY" -m bench.run ${QUICK:+--quick} ${BENCH_ONLY:+--only $BENCH_ONLY}
