@@ -29,8 +29,13 @@ def _frame_name(frame: str) -> str:
 
 
 def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
-    """Inclusive share per function over the samples taken inside a request."""
+    """Inclusive and self share per function over the samples taken inside a request.
+
+    Frames on (nearly) every sample, the server loop and middleware wrappers, say nothing and
+    are left out of the inclusive list.
+    """
     inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
     total = 0
     database = 0
     for line in path.read_text(errors="replace").splitlines():
@@ -39,23 +44,25 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
             continue  # idle worker threads waiting for a connection
         count = int(count_text)
         total += count
-        frames = [_frame_name(f) for f in stack.split(";")]
-        if _DB_FRAME in frames:
+        frames = [_frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
+        if any(f.endswith(_DB_FRAME) for f in frames):
             database += count
         for name in set(frames):
             inclusive[name] += count
+        if frames:
+            leaf[frames[-1]] += count
     if not total:
         return "no samples inside a request", []
-    lines = [
+    shares = [
         f"{100 * n / total:5.1f}%  {name}"
-        for name, n in inclusive.most_common(top * 3)
-        if not name.startswith(
-            ("process ", "<module>", "run (", "_bootstrap", "worker_", "handle (")
-        )
-    ][:top]
+        for name, n in inclusive.most_common()
+        if n < 0.99 * total
+    ]
+    lines = ["inclusive:", *shares[:top], "self (where the sample was taken):"]
+    lines += [f"{100 * n / total:5.1f}%  {name}" for name, n in leaf.most_common(top // 2)]
     summary = (
         f"{total} samples inside requests; {100 * database / total:.0f}% of request time is"
-        " spent waiting for PostgreSQL (cursor.execute), the rest in Python."
+        " spent waiting for PostgreSQL (Django's cursor `_execute`), the rest in Python."
     )
     return summary, lines
 

@@ -38,7 +38,10 @@ def amdis(database_url: str) -> Server:
             "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": "0",
+            # Plain http on loopback, as `make run` serves it: no redirect to https, no HSTS.
             "SECURE_COOKIES": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
             "API_MAX_PAGE_SIZE": "100000",
             "DB_STATEMENT_TIMEOUT_MS": "600000",
             "LOG_LEVEL": "WARNING",

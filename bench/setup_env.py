@@ -14,6 +14,7 @@ def django_for_bench() -> str:
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("SECURE_COOKIES", "0")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ["DEBUG"] = "0"
     django.setup()
     return url
