@@ -2,6 +2,9 @@
 # `make bench` (QUICK=1 for the short run): speed figures, measured side by side with peers.
 # Everything runs in its own database (amdis_bench) on the local cluster; see bench/README.md.
 source "$(dirname "$0")/lib.sh"
+# One bench at a time on a machine: runs share ports, bench/work and the amdis_bench database.
+exec 9>"${TMPDIR:-/tmp}/amdis-bench.lock"
+flock -n 9 || { log "Another make bench is running: waiting for it to finish."; flock 9; }
 bash scripts/setup.sh
 local_env
 
