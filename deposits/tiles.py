@@ -62,6 +62,7 @@ class MemberStateTileLayer(TileLayer):
             geom_column="boundary_3857",
             tile=tile,
             max_features=100,
+            geometry_family="polygon",
         )
         return sql, params
 

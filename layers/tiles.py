@@ -35,6 +35,7 @@ class GeologicalUnitTileLayer(TileLayer):
             max_features=20000,
             # Below about a pixel across, a polygon is invisible: leave it out of the tile.
             min_feature_px=1.0,
+            geometry_family="polygon",
         )
 
     def version(self, user: Any) -> str:
@@ -54,6 +55,7 @@ class StructureTileLayer(TileLayer):
             tile=tile,
             max_features=20000,
             min_feature_px=1.0,
+            geometry_family="line",
         )
 
     def version(self, user: Any) -> str:
@@ -100,6 +102,7 @@ class VectorDatasetTileLayer(TileLayer):
             max_features=20000,
             # A point has no size: the size filter would drop every one.
             min_feature_px=0.0 if self.geometry_type == "point" else 1.0,
+            # No fast geometry path: a generic dataset may mix kinds (its type is a first-row guess).
         )
 
     def version(self, user: Any) -> str:

@@ -37,6 +37,37 @@ def _select_list(properties: Mapping[str, str]) -> str:
     return "".join(f', {expr} AS "{name}"' for name, expr in properties.items())
 
 
+def _tile_geometry_sql(geom: str, tile: Tile, family: str | None) -> tuple[str, SqlParams]:
+    """The tile-space geometry expression for one feature, with its parameters.
+
+    Polygons and lines take a fast path: clip to the buffered tile (ST_ClipByBox2D), scale into
+    tile units with the y axis flipped (ST_Affine), snap to the integer grid, simplify by a
+    quarter pixel and, for polygons, orient rings as ST_AsMVTGeom does. That is what
+    ST_AsMVTGeom does too, less its final GEOS validity check and repair, which measured
+    3-4x the cost of all the rest (z8: 72 ms against 16 ms a tile over 200,000 polygons).
+    Snapping a valid polygon to a 4,096 grid can leave a self-touching ring (2 of 1,622 features
+    in a z12 test tile); renderers draw those the same. Exact, valid geometry is served by the
+    GeoJSON API and the downloads. Points and mixed layers keep ST_AsMVTGeom.
+    """
+    if family not in {"polygon", "line"}:
+        pixel = tile.width_m / 256
+        return (
+            f"ST_AsMVTGeom(ST_Simplify({geom}, %s, true), bounds.env, {EXTENT}, {BUFFER}, true)",
+            [pixel / 4],
+        )
+    minx, _miny, _maxx, maxy = tile.bounds_3857()
+    scale = EXTENT / tile.width_m
+    margin = tile.width_m * BUFFER / EXTENT
+    snapped = (
+        f"ST_Simplify(ST_SnapToGrid(ST_Affine(ST_ClipByBox2D({geom}, ST_Expand(bounds.env, %s)),"
+        " %s, 0, 0, %s, %s, %s), 1), %s, true)"
+    )
+    params: SqlParams = [margin, scale, -scale, -minx * scale, maxy * scale, EXTENT / 1024]
+    if family == "polygon":
+        snapped = f"ST_ForcePolygonCCW({snapped})"
+    return snapped, params
+
+
 def feature_tile_sql(
     *,
     layer: str,
@@ -47,8 +78,13 @@ def feature_tile_sql(
     max_features: int,
     min_feature_px: float = 0.0,
     geom_column: str = "geom_3857",
+    geometry_family: str | None = None,
 ) -> tuple[str, SqlParams]:
-    """Lines or polygons: simplified to the tile's pixel size, tiny features dropped at low zoom."""
+    """Lines or polygons: simplified to the tile's pixel size, tiny features dropped at low zoom.
+
+    `geometry_family` ("polygon" or "line") when every feature is of that kind selects the fast
+    geometry path of _tile_geometry_sql.
+    """
     pixel = tile.width_m / 256
     size_filter = ""
     size_params: SqlParams = []
@@ -59,24 +95,24 @@ def feature_tile_sql(
             f" OR ST_YMax(t.{geom_column}) - ST_YMin(t.{geom_column}) > %s)"
         )
         size_params = [pixel * min_feature_px, pixel * min_feature_px]
+    geometry, geometry_params = _tile_geometry_sql(f"t.{geom_column}", tile, geometry_family)
     sql = f"""
         WITH bounds AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env),
         features AS (
-            SELECT t.id,
-                   ST_AsMVTGeom(ST_Simplify(t.{geom_column}, %s, true), bounds.env, {EXTENT}, {BUFFER}, true)
-                       AS geom
+            SELECT t.id, {geometry} AS geom
                    {_select_list(properties)}
             FROM {table} t, bounds
             WHERE t.{geom_column} && bounds.env AND ({where.sql}){size_filter}
             LIMIT %s
         )
-        SELECT ST_AsMVT(features.*, %s, {EXTENT}, 'geom', 'id') FROM features WHERE geom IS NOT NULL
+        SELECT ST_AsMVT(features.*, %s, {EXTENT}, 'geom', 'id') FROM features
+        WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)
     """
     params: SqlParams = [
         tile.z,
         tile.x,
         tile.y,
-        pixel / 4,
+        *geometry_params,
         *where.params,
         *size_params,
         max_features,
