@@ -7,7 +7,12 @@
         {"type": "geology", "attribute": "lithology"},
         {"type": "structures", "buffers": [1000, 2000, 5000]},
         {"type": "raster", "layer": "geoid", "version": 1, "band": 1, "bins": 5}],
-     "validation": {"holdout": 0.25, "seed": 1}}
+     "validation": {"holdout": 0.25, "seed": 1},
+     "data": {"occurrences-phl": 3, "geology-phl": 1, "faults": 2}}  # filled in by the server
+
+`data` pins the version of every vector dataset the model reads (training occurrences, geology,
+structures), as raster evidence pins its `version`: a recipe either re-runs over exactly the
+same data or is refused with the datasets that changed.
 
 Index overlay and fuzzy methods also read each layer's `weight` and optional `scores`
 (a list per class for structures and rasters, a {class: score} object or a `favourable` list for
@@ -269,13 +274,25 @@ def _evidence_item(value: Any, index: int, method: str) -> dict[str, Any]:
     return item
 
 
+def _data_pins(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or len(value) > 1000:
+        raise BadRecipe(
+            "data must be a JSON object of dataset slug to version, as the server exported it.",
+            field="data",
+        )
+    pins: dict[str, int] = {}
+    for slug, version in value.items():
+        pins[_text(slug, "data key", 120)] = _integer(version, f"data.{slug[:60]}", 1, 10**9)
+    return pins
+
+
 def parse_recipe(value: Any) -> dict[str, Any]:
     """The canonical recipe, or BadRecipe naming the first problem."""
     recipe = _object(
         value,
         "recipe",
         {"version", "method", "commodity", "commodity_rank", "area", "cell_size", "evidence",
-         "validation", "gamma", "made_with"},
+         "validation", "gamma", "made_with", "data"},
     )  # fmt: skip
     version = recipe.get("version", RECIPE_VERSION)
     if version != RECIPE_VERSION:
@@ -310,6 +327,8 @@ def parse_recipe(value: Any) -> dict[str, Any]:
     }
     if method == "fuzzy_gamma":
         parsed["gamma"] = _number(recipe.get("gamma", 0.9), "gamma", 0, 1)
+    if "data" in recipe:
+        parsed["data"] = _data_pins(recipe["data"])
     return parsed
 
 

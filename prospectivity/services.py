@@ -66,8 +66,38 @@ def _raster_for(item: dict[str, Any], index: int, *, user: Any) -> RasterLayer:
     return raster
 
 
+def _vector_data_read(recipe: dict[str, Any], *, user: Any) -> dict[str, int]:
+    """{slug: version} of every vector dataset the model reads: the visible occurrence datasets
+    (training points) and, when used as evidence, the visible geology and structure datasets."""
+    kinds = {DatasetKind.OCCURRENCES}
+    types = {item["type"] for item in recipe["evidence"]}
+    if "geology" in types:
+        kinds.add(DatasetKind.GEOLOGY)
+    if "structures" in types:
+        kinds.add(DatasetKind.STRUCTURES)
+    return dict(
+        datasets_visible(user=user)
+        .filter(kind__in=kinds)
+        .order_by("slug")
+        .values_list("slug", "version")
+    )
+
+
+def _data_changes(pinned: dict[str, int], current: dict[str, int]) -> list[str]:
+    changes = []
+    for slug in sorted(set(pinned) | set(current)):
+        if slug not in current:
+            changes.append(f"{slug} (version {pinned[slug]} in the recipe) is gone or not visible")
+        elif slug not in pinned:
+            changes.append(f"{slug} (version {current[slug]}) is new since the recipe")
+        elif pinned[slug] != current[slug]:
+            changes.append(f"{slug} is at version {current[slug]}, the recipe has {pinned[slug]}")
+    return changes
+
+
 def recipe_resolve(recipe: dict[str, Any], *, user: Any) -> dict[str, Any]:
-    """Checks names against the database and pins raster versions, so the recipe re-runs exactly."""
+    """Checks names against the database and pins the version of every dataset read (rasters in
+    their evidence items, vector data in `data`), so the recipe re-runs exactly or not at all."""
     if not Commodity.objects.filter(code=recipe["commodity"]).exists():
         raise BadRecipe(
             f"Unknown commodity {recipe['commodity'][:60]!r}. Codes are listed at /api/vocabularies/.",
@@ -81,6 +111,15 @@ def recipe_resolve(recipe: dict[str, Any], *, user: Any) -> dict[str, Any]:
     for i, item in enumerate(recipe["evidence"]):
         if item["type"] == "raster":
             item["version"] = _raster_for(item, i, user=user).version
+    current = _vector_data_read(recipe, user=user)
+    if "data" in recipe and (changes := _data_changes(recipe["data"], current)):
+        raise BadRecipe(
+            "The data this recipe was made over has changed, so it cannot give the same result: "
+            + "; ".join(changes[:10])
+            + '. Remove "data" from the recipe to run the model over today\'s data.',
+            field="data",
+        )
+    recipe["data"] = current
     return recipe
 
 

@@ -278,3 +278,52 @@ def test_a_run_is_published_as_a_map_by_command(anonymous: Client, world: Any) -
             "--title",
             "x",
         )
+
+
+def test_the_exported_recipe_pins_every_dataset_it_read(anonymous: Client, world: Any) -> None:
+    run = post(anonymous, recipe()).json()
+
+    exported = json.loads(anonymous.get(run["links"]["recipe"]).content)
+
+    assert exported["data"] == {"faults": 1, "geology": 1, "occurrences": 1}
+
+
+def test_a_recipe_over_changed_data_is_refused_naming_what_changed(
+    anonymous: Client, world: Any, make_dataset: Callable[..., Dataset]
+) -> None:
+    first = post(anonymous, recipe()).json()
+    exported = json.loads(anonymous.get(first["links"]["recipe"]).content)
+    Dataset.objects.filter(slug="occurrences").update(version=2)
+    make_dataset(slug="more-faults", kind=DatasetKind.STRUCTURES)
+
+    response = post(anonymous, exported)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_recipe" and error["field"] == "data"
+    assert "occurrences is at version 2, the recipe has 1" in error["message"]
+    assert "more-faults (version 1) is new since the recipe" in error["message"]
+    assert 'Remove "data"' in error["message"]
+    assert ProspectivityRun.objects.count() == 1
+    # Without the pins, the same model runs over today's data.
+    del exported["data"]
+    rerun = post(anonymous, exported)
+    assert rerun.status_code == 202 and rerun.json()["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1], "data must be a JSON object"),
+        ({"occurrences": "one"}, "data.occurrences must be a whole number"),
+        ({"occurrences": 0}, "data.occurrences must be from 1"),
+    ],
+)
+def test_malformed_data_pins_get_a_clear_400(
+    anonymous: Client, world: Any, data: Any, message: str
+) -> None:
+    response = post(anonymous, recipe(data=data))
+
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+    assert not ProspectivityRun.objects.exists()
