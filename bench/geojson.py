@@ -27,20 +27,29 @@ def drf_path(size: int) -> str:
     return f"/bench/drf/occurrences/?dataset={geojson_slug(size)}&page_size={size}"
 
 
+def floor_sql(stream: Any) -> list[str]:
+    """A page's statements with literal parameters, as the floor runs them: the count, then
+    every feature of the page aggregated into one value (`count`, the features as text)."""
+    from deposits.selectors import NO_PARALLEL
+
+    with connection.cursor() as cursor:
+        count = cursor.mogrify(stream.count_sql, stream.count_params).decode()
+        page = cursor.mogrify(stream.sql, stream.params).decode()
+    # As the app runs them (FeatureStream): without parallel workers.
+    return [
+        NO_PARALLEL.strip().removesuffix(";").replace("SET LOCAL", "SET"),
+        count,
+        f"SELECT count(*), string_agg(feature, ',') FROM ({page}) page",
+    ]
+
+
 def floor_statements(size: int) -> list[str]:
     """The SQL statements `/api/occurrences/` runs for this page, with literal parameters."""
-    from deposits.selectors import occurrence_filters_parse, occurrences_geojson_page
+    from deposits.selectors import occurrence_filters_parse, occurrences_geojson_stream
 
     filters = occurrence_filters_parse(QueryDict(f"dataset={geojson_slug(size)}"))
-    captured: list[str] = []
-
-    def capture(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        captured.append(context["cursor"].mogrify(sql, params).decode())
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
-        occurrences_geojson_page(filters=filters, user=AnonymousUser(), limit=size, offset=0)
-    return captured
+    stream = occurrences_geojson_stream(filters=filters, user=AnonymousUser(), limit=size, offset=0)
+    return floor_sql(stream)
 
 
 def _features(body: bytes) -> list[dict[str, Any]]:

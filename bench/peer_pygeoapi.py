@@ -1,17 +1,57 @@
-"""Issue 8: GeoJSON 1k/10k/100k, AMDIS vs pygeoapi (PostgreSQL provider), with the peak memory
-of each web server's processes."""
+"""Issue 8: GeoJSON 1k/10k/100k, AMDIS's OGC API items vs pygeoapi's (PostgreSQL provider) vs
+the SQL floor (the same page straight from the database with pgbench), with the peak memory of
+each web server's processes; then the peak memory of a fresh AMDIS worker serving the largest
+page and the same features as a GeoJSON download.
+
+Both servers answer the same request: one page of `size` features (`limit=size`), every
+feature of one dataset, as GeoJSON, numberMatched counted."""
 
 import json
 import subprocess
+from typing import Any
+
+from django.db import connection
 
 from bench import servers
 from bench.config import PEERS_VENV, PORTS, geojson_slug
 from bench.context import Bench
 from bench.database import app_server
-from bench.geojson import amdis_path
-from bench.load import http_get, http_load
+from bench.geojson import floor_sql
+from bench.load import http_get, http_load, pgbench
 from bench.log import log
-from bench.procs import url
+from bench.procs import peak_rss_mb, peak_rss_reset, url
+
+RSS_LIMIT_MB = 300.0
+PYGEOAPI_TARGET = 10.0
+FLOOR_TARGET = 0.5
+
+
+def amdis_items_path(size: int) -> str:
+    """The dataset's OGC API collection, one page of every feature."""
+    return f"/ogc/collections/{geojson_slug(size)}/items?f=json&limit={size}"
+
+
+def _floor_script(bench: Bench, size: int) -> tuple[Any, list[str]]:
+    """The SQL of AMDIS's items page for this size (collection, visibility, page), as pgbench
+    runs it: the count and the page's features aggregated into one value."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import QueryDict
+
+    from catalogue.collections import collection_get
+    from catalogue.filters import features_where
+    from catalogue.selectors import features_stream
+
+    user = AnonymousUser()
+    collection = collection_get(collection_id=geojson_slug(size), user=user)
+    if collection is None:
+        raise RuntimeError(f"no collection {geojson_slug(size)}")
+    where = features_where(QueryDict(), collection=collection, user=user)
+    stream = features_stream(collection=collection, user=user, where=where, limit=size, offset=0)
+    statements = floor_sql(stream)
+    script = bench.work_dir("pgbench") / f"pygeoapi-floor-{size}.sql"
+    script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
+    return script, statements
+
 
 # pygeoapi serves the table's own columns; AMDIS adds joined ones (member state name, dataset
 # title, the commodity list), so AMDIS's features are larger. Same rows, compared by id.
@@ -116,26 +156,83 @@ def run(bench: Bench) -> None:
             _measure(bench, size, dataset_id)
     finally:
         bench.stop("pygeoapi")
+    _download_memory(bench, max(profile.pygeoapi_sizes))
+
+
+def _download_memory(bench: Bench, size: int) -> None:
+    """A fresh AMDIS (earlier scenarios leave big workers behind: glibc keeps freed memory):
+    the peak resident memory (VmHWM) of its largest process, from start-up through one
+    `size`-feature items page and one `size`-feature GeoJSON download."""
+    results = bench.results
+    bench.stop("amdis")
+    server = bench.start(servers.amdis(bench.database_url))
+    pids = server.pids
+    start_mb = peak_rss_mb(pids())
+    peak_rss_reset(pids())
+    seen = []
+    for path in (amdis_items_path(size), f"/downloads/{geojson_slug(size)}/geojson"):
+        response = http_get(url(PORTS["amdis"], path))
+        seen.append(f"{path}: {response.status}, {len(response.body) / 1e6:.1f} MB")
+        ok = response.status == 200
+        if path.startswith("/ogc/"):
+            ok = ok and len(json.loads(response.body)["features"]) == size
+        if not ok:
+            results.check(f"{size:,}-feature download", False, "; ".join(seen))
+            return
+    peak = peak_rss_mb(pids())
+    results.extra.setdefault("limits", []).append(
+        {
+            "name": f"{size:,}-feature items page + GeoJSON download: web process peak RSS",
+            "value": round(peak, 1),
+            "unit": "MB",
+            "limit": RSS_LIMIT_MB,
+            "met": peak < RSS_LIMIT_MB,
+            "detail": f"VmHWM of the largest gunicorn process; {start_mb:.0f} MB after start-up."
+            f" {'; '.join(seen)}",
+        }
+    )
+    results.notes.append(
+        f"{size:,}-feature items page and GeoJSON download on a fresh AMDIS: peak RSS"
+        f" {peak:.0f} MB (limit {RSS_LIMIT_MB:.0f} MB), {start_mb:.0f} MB after start-up."
+    )
+    log(f"{size:,}-feature download: peak RSS {peak:.0f} MB (after start-up {start_mb:.0f} MB)")
 
 
 def _measure(bench: Bench, size: int, dataset_id: int) -> None:
     profile, results = bench.profile, bench.results
     scenario = f"pygeoapi-{size // 1000}k"
     peer_path = f"/collections/occurrences/items?f=json&limit={size}&dataset_id={dataset_id}"
-    amdis_url, peer_url = url(PORTS["amdis"], amdis_path(size)), url(PORTS["pygeoapi"], peer_path)
-    a = json.loads(http_get(amdis_url).body)["features"]
+    amdis_url = url(PORTS["amdis"], amdis_items_path(size))
+    peer_url = url(PORTS["pygeoapi"], peer_path)
+    body = http_get(amdis_url).body
+    doc = json.loads(body)
+    a = doc["features"]
     response = http_get(peer_url)
-    p = json.loads(response.body).get("features", [])
+    peer_doc = json.loads(response.body)
+    p = peer_doc.get("features", [])
     same = sorted(str(f["id"]) for f in a) == sorted(str(f["id"]) for f in p)
     results.check(
         f"{scenario}: AMDIS and pygeoapi return the same features (ids)",
-        same,
-        f"AMDIS {len(a):,}, pygeoapi {len(p):,} features; pygeoapi has no joined"
+        same and doc["numberMatched"] == size and doc["numberReturned"] == size,
+        f"AMDIS {len(a):,} (numberMatched {doc['numberMatched']}), pygeoapi {len(p):,}"
+        f" (numberMatched {peer_doc.get('numberMatched')}) features; AMDIS also has joined"
         " properties (commodities, names of member state and dataset)",
     )
-    log(f"GeoJSON {size:,} features: AMDIS vs pygeoapi")
+    results.extra.setdefault("pygeoapi_bytes", {})[scenario] = {
+        "amdis": len(body),
+        "pygeoapi": len(response.body),
+    }
+    script, statements = _floor_script(bench, size)
+    with connection.cursor() as cursor:
+        cursor.execute(statements[-1])
+        (returned, _) = cursor.fetchone() or (0, "")
+    results.check(
+        f"{scenario}: the floor SQL returns the same page", returned == size, f"{returned} features"
+    )
+    log(f"GeoJSON {size:,} features: AMDIS OGC API items vs pygeoapi vs SQL floor")
     c, seconds = profile.geojson_concurrency, profile.geojson_seconds
     http_load(url=peer_url, concurrency=c, seconds=0.1, groups={})
+    http_load(url=amdis_url, concurrency=c, seconds=0.1, groups={})
     bench.interleaved(
         scenario,
         [
@@ -161,10 +258,34 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
                     servers=bench.servers["pygeoapi"].pids,
                 ),
             ),
+            (
+                scenario,
+                "floor-sql",
+                lambda: pgbench(
+                    script=script,
+                    clients=c,
+                    seconds=seconds,
+                    env=bench.pg_env,
+                    groups=bench.groups(None),
+                ),
+            ),
         ],
         params={"concurrency": c, "features": size},
-        items={"amdis": size, "pygeoapi": size},
+        items={"amdis": size, "pygeoapi": size, "floor-sql": size},
     )
     results.ratio(
-        f"{scenario}: AMDIS ÷ pygeoapi (features/s)", scenario, "amdis", scenario, "pygeoapi"
+        f"{scenario}: AMDIS ÷ pygeoapi (features/s)",
+        scenario,
+        "amdis",
+        scenario,
+        "pygeoapi",
+        target=PYGEOAPI_TARGET,
+    )
+    results.ratio(
+        f"{scenario}: AMDIS ÷ SQL floor (features/s)",
+        scenario,
+        "amdis",
+        scenario,
+        "floor-sql",
+        target=FLOOR_TARGET,
     )

@@ -109,6 +109,12 @@ def markdown(data: dict[str, Any]) -> str:
             f"| largest occurrence tile, z0–z14, {sizes['points']:,} points "
             f"| {sizes['largest_bytes'] / 1024:.1f} KB | – | ≤ 500 KB | {met} |"
         )
+    for limit in data.get("extra", {}).get("limits", []):  # upper bounds: memory
+        met = "yes" if limit["met"] else "**NO**"
+        out.append(
+            f"| {limit['name']} | {limit['value']:,.1f} {limit['unit']} | – "
+            f"| < {limit['limit']:,.0f} {limit['unit']} | {met} |"
+        )
     out += ["", "## Ratios", "", "| ratio | value | per CPU-second |", "|---|---:|---:|"]
     for r in data["ratios"]:
         out.append(f"| {r['name']} | {r['value']:.3f}× | {_fmt(efficiency_ratio(data, r), 3)}× |")

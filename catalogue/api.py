@@ -7,11 +7,12 @@ body (`code`, `description`) together with the project's own `error` object.
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.gzip import gzip_page
@@ -21,7 +22,13 @@ from catalogue import openapi
 from catalogue.collections import Collection, collection_get, collections_visible
 from catalogue.downloads import FORMATS
 from catalogue.filters import ITEMS_PARAMS, features_where, filter_params
-from catalogue.selectors import collection_extent, feature_get, features_page, queryables_schema
+from catalogue.selectors import (
+    collection_extent,
+    feature_get,
+    features_page,
+    features_stream,
+    queryables_schema,
+)
 from layers.permissions import access_for
 from webgis.lib.errors import BadRequest
 from webgis.lib.mvt import get_layer, run_tile_query
@@ -36,6 +43,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TMS_ID = "WebMercatorQuad"
 MAX_OFFSET = 10_000_000
+# JSON pages of more features than this are streamed (StreamingHttpResponse).
+STREAM_ABOVE = 2_000
 REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -371,65 +380,129 @@ def _items_link(
     return _link(f"{href}?{urlencode(sorted(query.items()))}", rel, type_)
 
 
-@ogc_view
-def items(request: HttpRequest, collection_id: str) -> HttpResponse:
-    found = _collection_or_404(collection_id, request.user)
-    reject_unknown(request.GET, ITEMS_PARAMS | filter_params(found))
-    fmt = _output_format(request)
-    limit, offset = _page_limits(request)
-    where = features_where(request.GET, collection=found, user=request.user)
-    page = features_page(
-        collection=found, user=request.user, where=where, limit=limit, offset=offset
-    )
-    href = f"{_base(request)}/collections/{found.id}/items"
+def _items_links(
+    request: HttpRequest,
+    collection: Collection,
+    fmt: str,
+    limit: int,
+    offset: int,
+    returned: int,
+    matched: int,
+) -> list[dict[str, Any]]:
+    href = f"{_base(request)}/collections/{collection.id}/items"
     links = [
         _items_link(request, href, "self" if fmt == "json" else "alternate", GEOJSON),
         _items_link(request, href, "self" if fmt == "html" else "alternate", HTML),
-        _link(f"{_base(request)}/collections/{found.id}", "collection", JSON, found.title),
+        _link(
+            f"{_base(request)}/collections/{collection.id}", "collection", JSON, collection.title
+        ),
     ]
-    if offset + page.number_returned < page.number_matched:
+    if offset + returned < matched:
         links.append(
             _items_link(request, href, "next", GEOJSON, offset=offset + limit, limit=limit)
         )
     if offset > 0:
         prev = max(0, offset - limit)
         links.append(_items_link(request, href, "prev", GEOJSON, offset=prev, limit=limit))
+    return links
+
+
+def _timestamp() -> str:
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _items_json(
+    request: HttpRequest, collection: Collection, where: Any, limit: int, offset: int
+) -> HttpResponse | StreamingHttpResponse:
+    """Features read through a server-side cursor, as bytes. Pages over STREAM_ABOVE features
+    are sent while they are read, one batch at a time (the web process holds one batch,
+    whatever the page size): their counts and links come after the features (JSON members have
+    no order). Either way the counts are of the same snapshot as the features."""
+    stream = features_stream(
+        collection=collection, user=request.user, where=where, limit=limit, offset=offset
+    )
+
+    def members() -> dict[str, Any]:
+        return {
+            "numberMatched": stream.number_matched,
+            "numberReturned": stream.number_returned,
+            "timeStamp": _timestamp(),
+            "links": _items_links(
+                request,
+                collection,
+                "json",
+                limit,
+                offset,
+                stream.number_returned,
+                stream.number_matched,
+            ),
+        }
+
+    def body() -> Iterator[bytes]:
+        yield b'{"type":"FeatureCollection","features":['
+        yield from stream.chunks()
+        yield b"]," + json.dumps(members())[1:].encode()
+
+    response: HttpResponse | StreamingHttpResponse
+    if limit > STREAM_ABOVE:
+        response = StreamingHttpResponse(body(), content_type=GEOJSON)
+    else:
+        features = b"".join(stream.chunks())
+        head = json.dumps({"type": "FeatureCollection", **members()})
+        response = HttpResponse(
+            head[:-1].encode() + b',"features":[' + features + b"]}", content_type=GEOJSON
+        )
+    response["Cache-Control"] = _cache_control(request)
+    response["Vary"] = "Accept, Cookie"
+    return response
+
+
+@ogc_view
+def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingHttpResponse:
+    found = _collection_or_404(collection_id, request.user)
+    reject_unknown(request.GET, ITEMS_PARAMS | filter_params(found))
+    fmt = _output_format(request)
+    limit, offset = _page_limits(request)
+    where = features_where(request.GET, collection=found, user=request.user)
+    if fmt == "json":
+        return _items_json(request, found, where, limit, offset)
+    page = features_page(
+        collection=found, user=request.user, where=where, limit=limit, offset=offset
+    )
+    href = f"{_base(request)}/collections/{found.id}/items"
+    links = _items_links(
+        request, found, fmt, limit, offset, page.number_returned, page.number_matched
+    )
     head = {
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
         "numberReturned": page.number_returned,
-        "timeStamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timeStamp": _timestamp(),
         "links": links,
     }
-    if fmt == "html":
-        features = json.loads(f"[{page.features_json}]")
-        return _html(
-            request,
-            "items.html",
-            {
-                "collection": found,
-                "doc": head,
-                "features": features,
-                "columns": [p.name for p in found.properties if not p.params][:8]
-                or sorted({k for f in features for k in (f.get("properties") or {})})[:8],
-                "next": _items_link(
-                    request, href, "next", HTML, offset=offset + limit, limit=limit
-                )["href"]
-                if offset + page.number_returned < page.number_matched
-                else "",
-                "prev": _items_link(
-                    request, href, "prev", HTML, offset=max(0, offset - limit), limit=limit
-                )["href"]
-                if offset > 0
-                else "",
-                "offset": offset,
-            },
-        )
-    body = json.dumps(head)[:-1] + ',"features":[' + page.features_json + "]}"
-    response = HttpResponse(body, content_type=GEOJSON)
-    response["Cache-Control"] = _cache_control(request)
-    response["Vary"] = "Accept, Cookie"
-    return response
+    features = json.loads(f"[{page.features_json}]")
+    return _html(
+        request,
+        "items.html",
+        {
+            "collection": found,
+            "doc": head,
+            "features": features,
+            "columns": [p.name for p in found.properties if not p.params][:8]
+            or sorted({k for f in features for k in (f.get("properties") or {})})[:8],
+            "next": _items_link(request, href, "next", HTML, offset=offset + limit, limit=limit)[
+                "href"
+            ]
+            if offset + page.number_returned < page.number_matched
+            else "",
+            "prev": _items_link(
+                request, href, "prev", HTML, offset=max(0, offset - limit), limit=limit
+            )["href"]
+            if offset > 0
+            else "",
+            "offset": offset,
+        },
+    )
 
 
 @ogc_view

@@ -23,7 +23,12 @@ from catalogue.collections import (
     Property,
 )
 from deposits.models import Commodity
-from deposits.selectors import FeaturePage, OccurrenceFilters, occurrences_geojson_page
+from deposits.selectors import (
+    FeaturePage,
+    FeatureStream,
+    OccurrenceFilters,
+    occurrences_geojson_stream,
+)
 from layers.models import Dataset, DatasetKind
 from layers.selectors import data_version, dataset_visibility_where, datasets_visible
 from webgis.lib.mvt import Where
@@ -39,32 +44,39 @@ def _properties_json(collection: Collection) -> str:
     return f"json_build_object({pairs})"
 
 
+def _feature_sql(collection: Collection) -> str:
+    return (
+        '\'{"type":"Feature","id":\' || t.id || \',"geometry":\' || ST_AsGeoJSON(t.geom, 6)'
+        f" || ',\"properties\":' || ({_properties_json(collection)})::text || '}}'"
+    )
+
+
 def features_page(
     *, collection: Collection, user: Any, where: Where, limit: int, offset: int
 ) -> FeaturePage:
     """One page of features as comma-separated GeoJSON Feature texts, ordered by id."""
+    return features_stream(
+        collection=collection, user=user, where=where, limit=limit, offset=offset
+    ).page()
+
+
+def features_stream(
+    *, collection: Collection, user: Any, where: Where, limit: int, offset: int
+) -> FeatureStream:
+    """As `features_page`, read as it is sent (pages too large to hold in memory at once)."""
     if collection.source is OCCURRENCES:
-        return occurrences_geojson_page(
+        return occurrences_geojson_stream(
             filters=OccurrenceFilters(), user=user, limit=limit, offset=offset, extra=where
         )
     table = collection.source.table
     full = dataset_visibility_where(user=user) & where
-    feature = (
-        '\'{"type":"Feature","id":\' || t.id || \',"geometry":\' || ST_AsGeoJSON(t.geom, 6)'
-        f" || ',\"properties\":' || ({_properties_json(collection)})::text || '}}'"
+    return FeatureStream(
+        sql=f"SELECT {_feature_sql(collection)} FROM {table} t WHERE {full.sql}"
+        " ORDER BY t.id LIMIT %s OFFSET %s",
+        params=[*full.params, limit, offset],
+        count_sql=f"SELECT count(*) FROM {table} t WHERE {full.sql}",
+        count_params=list(full.params),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table} t WHERE {full.sql}", list(full.params))
-        (matched,) = cursor.fetchone() or (0,)
-        cursor.execute(
-            f"""SELECT count(*), coalesce(string_agg(feature, ',' ORDER BY id), '') FROM (
-                    SELECT t.id, {feature} AS feature FROM {table} t
-                    WHERE {full.sql} ORDER BY t.id LIMIT %s OFFSET %s
-                ) page""",
-            [*full.params, limit, offset],
-        )
-        returned, features = cursor.fetchone() or (0, "")
-    return FeaturePage(features_json=features, number_returned=returned, number_matched=matched)
 
 
 def feature_get(*, collection: Collection, user: Any, feature_id: int) -> str | None:

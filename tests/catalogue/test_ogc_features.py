@@ -1,5 +1,6 @@
 """OGC API - Features at /ogc/: landing page, conformance, collections, queryables, items."""
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -89,6 +90,41 @@ def test_items_page_with_counts_and_next_prev_links(anonymous: Client, world: Wo
     links = {link["rel"]: link["href"] for link in doc["links"]}
     assert parse_qs(urlsplit(links["next"]).query)["offset"] == ["2"]
     assert parse_qs(urlsplit(links["prev"]).query)["offset"] == ["0"]
+
+
+@pytest.mark.parametrize(
+    "path", ["phl-mines", "occurrences", "idn-geology"], ids=["dataset", "aggregate", "polygons"]
+)
+def test_large_pages_are_streamed_with_the_same_features_counts_and_links(
+    anonymous: Client, world: World, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    url = f"/ogc/collections/{path}/items"
+    buffered = anonymous.get(url, {"limit": 2, "offset": 1}, **JSON)
+    assert not buffered.streaming
+    monkeypatch.setattr("catalogue.api.STREAM_ABOVE", 1)
+    response = anonymous.get(url, {"limit": 2, "offset": 1}, **JSON)
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "application/geo+json"
+    doc = json.loads(b"".join(response.streaming_content))
+    expected = buffered.json()
+    assert doc["features"] == expected["features"]
+    assert 1 <= doc["numberReturned"] == len(doc["features"]) <= 2
+    assert doc["numberMatched"] == expected["numberMatched"]
+    assert doc["links"] == expected["links"]
+    ids = [f["id"] for f in doc["features"]]
+    assert ids == sorted(ids)
+
+
+def test_an_empty_streamed_page_is_valid_json(
+    anonymous: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("catalogue.api.STREAM_ABOVE", 1)
+    response = anonymous.get(
+        "/ogc/collections/phl-mines/items", {"limit": 5, "offset": 1000}, **JSON
+    )
+    doc = json.loads(b"".join(response.streaming_content))
+    assert (doc["features"], doc["numberReturned"], doc["numberMatched"]) == ([], 0, 3)
 
 
 def test_last_page_has_no_next_link(anonymous: Client, world: World) -> None:

@@ -1,0 +1,154 @@
+"""Each occurrence's stored GeoJSON (deposits_occurrencejson, migration 0003) stays equal to what
+its row and commodities give, after every write path: ORM (the admin), commodity links added,
+changed and removed, a commodity renamed, the CLI import, an upload published, a version
+restored, deletions."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from deposits.mapping import OccurrenceMapping
+from deposits.models import Commodity, MineralOccurrence, OccurrenceCommodity
+from deposits.selectors import OccurrenceFilters, occurrences_geojson_page
+from deposits.services import demo_occurrences_create, occurrence_import
+from tests.layers.test_uploads import PHL_CSV, post_upload, publish
+
+pytestmark = pytest.mark.django_db
+
+
+def stale() -> list[tuple[Any, ...]]:
+    """Occurrences whose stored text differs from a fresh one, and stored rows with no occurrence."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.id, j.occurrence_id FROM deposits_mineraloccurrence t
+               FULL JOIN deposits_occurrencejson j ON j.occurrence_id = t.id
+               WHERE t.id IS NULL OR j.occurrence_id IS NULL
+                  OR j.head <> deposits_occurrence_head(t)
+                  OR j.commodities <> deposits_occurrence_commodities(t.id)"""
+        )
+        return cursor.fetchall()
+
+
+def feature(occurrence_id: int) -> dict[str, Any]:
+    page = occurrences_geojson_page(filters=OccurrenceFilters(), user=None, limit=100_000, offset=0)
+    features = json.loads(f"[{page.features_json}]")
+    return next(f for f in features if f["id"] == occurrence_id)
+
+
+def test_orm_writes_keep_the_stored_feature(make_occurrence: Any) -> None:
+    occurrence = make_occurrence("Didipio", main=("gold",), secondary=("copper",))
+    assert stale() == []
+    props = feature(occurrence.pk)["properties"]
+    assert props["name"] == "Didipio"
+    assert [(c["code"], c["rank"]) for c in props["commodities"]] == [
+        ("gold", "main"),
+        ("copper", "secondary"),
+    ]
+    assert props["member_state"] == "PHL" and props["dataset"] == occurrence.dataset.slug
+
+    # An admin edit: save() updates the row.
+    occurrence.name = 'Didipio "East"'
+    occurrence.resource_mt = 12.5
+    occurrence.save()
+    assert stale() == []
+    props = feature(occurrence.pk)["properties"]
+    assert (props["name"], props["resource_mt"]) == ('Didipio "East"', 12.5)
+
+    # Links: rank changed, one removed, one added.
+    OccurrenceCommodity.objects.filter(occurrence=occurrence, commodity__code="copper").update(
+        rank="main"
+    )
+    assert stale() == []
+    OccurrenceCommodity.objects.filter(occurrence=occurrence, commodity__code="gold").delete()
+    assert [c["code"] for c in feature(occurrence.pk)["properties"]["commodities"]] == ["copper"]
+    OccurrenceCommodity.objects.create(
+        occurrence=occurrence, commodity=Commodity.objects.get(code="silver"), rank="secondary"
+    )
+    assert stale() == []
+    OccurrenceCommodity.objects.filter(occurrence=occurrence).delete()
+    assert feature(occurrence.pk)["properties"]["commodities"] == []
+    assert stale() == []
+
+    occurrence.delete()
+    assert stale() == []
+
+
+def test_renaming_a_commodity_updates_every_occurrence_listing_it(make_occurrence: Any) -> None:
+    a = make_occurrence("A", main=("gold",))
+    b = make_occurrence("B", main=("copper",), secondary=("gold",))
+    gold = Commodity.objects.get(code="gold")
+    gold.name = "Gold (Au)"
+    gold.save()
+    assert stale() == []
+    for occurrence in (a, b):
+        names = [c["name"] for c in feature(occurrence.pk)["properties"]["commodities"]]
+        assert "Gold (Au)" in names
+    gold.aliases = [*gold.aliases, "oro"]  # not shown: no change needed, none made
+    gold.save()
+    assert stale() == []
+
+
+def test_member_state_and_dataset_names_are_read_when_served(make_occurrence: Any) -> None:
+    occurrence = make_occurrence("A")
+    dataset = occurrence.dataset
+    dataset.title = "Renamed survey"
+    dataset.save()
+    assert feature(occurrence.pk)["properties"]["dataset_title"] == "Renamed survey"
+
+
+def test_a_missing_stored_row_falls_back_to_the_same_text(make_occurrence: Any) -> None:
+    occurrence = make_occurrence("A", main=("gold",))
+    expected = feature(occurrence.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM deposits_occurrencejson")
+    assert feature(occurrence.pk) == expected
+
+
+def test_the_cli_import_and_the_demo_data_keep_the_stored_features(shared_data: Path) -> None:
+    mapping = OccurrenceMapping.load(
+        Path(settings.BASE_DIR) / "fixtures" / "mappings" / "usgs_porphyry_copper_2008.json"
+    )
+    source = shared_data / "minerals_usgs_porphyry_copper_2008" / "porcu_seasia_bbox.csv"
+    report = occurrence_import(path=source, mapping=mapping)
+    assert report.imported > 0
+    assert stale() == []
+    with_commodities = MineralOccurrence.objects.filter(commodity_links__isnull=False).first()
+    assert with_commodities is not None
+    assert feature(with_commodities.pk)["properties"]["commodities"]
+    occurrence_import(path=source, mapping=mapping)  # again: the dataset's rows are replaced
+    assert stale() == []
+    demo_occurrences_create(per_state=3)
+    assert stale() == []
+
+
+def test_uploads_published_and_versions_restored_keep_the_stored_features(
+    editor_phl: Client, phl_survey: Any
+) -> None:
+    v1 = post_upload(
+        editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences"
+    )
+    publish(editor_phl, v1)
+    assert stale() == []
+    changed = "name,lon,lat,commodity,status\nTampakan,125.05,6.48,Au,deposit\n"
+    v2 = post_upload(
+        editor_phl, phl_survey, "b.csv", changed.encode(), "occurrences", dataset=v1.dataset.pk
+    )
+    publish(editor_phl, v2)
+    assert stale() == []
+    tampakan = MineralOccurrence.objects.get(name="Tampakan")
+    props = feature(tampakan.pk)["properties"]
+    assert (props["status"], [c["code"] for c in props["commodities"]]) == ("deposit", ["gold"])
+
+    response = editor_phl.post(f"/datasets/{v1.dataset.slug}/versions/1/restore")
+    assert response.status_code == 302
+    assert stale() == []
+    tampakan = MineralOccurrence.objects.get(name="Tampakan")
+    assert sorted(c["code"] for c in feature(tampakan.pk)["properties"]["commodities"]) == [
+        "copper",
+        "gold",
+    ]
