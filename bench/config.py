@@ -19,13 +19,22 @@ SEED = 20251128
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
-PORTS = {"amdis": 18081, "tipg": 18082, "pygeoapi": 18083, "nginx": 18084, "mapserver": 18085}
+PORTS = {
+    "amdis": 18081,
+    "tipg": 18082,
+    "pygeoapi": 18083,
+    "nginx": 18084,
+    "mapserver": 18085,
+    "titiler": 18086,
+}
 
 # Datasets of the generated data. The GeoJSON datasets are slices of the 1M points, so the
 # tile benchmark sees every point once and a GeoJSON request fetches one whole dataset.
 GEOJSON_SIZES = (1_000, 10_000, 100_000)
 POINTS_SLUG = "bench-points"
 POLYGONS_SLUG = "bench-geology"
+RASTER_SLUG = "bench-raster"  # the COG (with overviews)
+RASTER_PLAIN_SLUG = "bench-raster-no-overviews"  # the same pixels, tiled, without overviews
 
 
 def geojson_slug(size: int) -> str:
@@ -56,6 +65,12 @@ class Profile:
     ingest_points: int
     static_seconds: float
     warmup_seconds: float
+    raster_side: int  # the generated float32 raster is raster_side × raster_side pixels
+    raster_zooms: tuple[int, ...]
+    raster_tiles: int  # per zoom: a seeded sample of the tiles over the raster (all if fewer)
+    raster_seconds: float
+    raster_connections: int
+    raster_plain_zoom: int  # the zoom at which the COG is timed against the no-overview file
     scenarios: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -80,6 +95,12 @@ QUICK = Profile(
     ingest_points=10_000,
     static_seconds=3.0,
     warmup_seconds=1.0,
+    raster_side=4_000,
+    raster_zooms=(5, 8, 11),
+    raster_tiles=50,
+    raster_seconds=3.0,
+    raster_connections=16,
+    raster_plain_zoom=5,
     # Issue 2 only; the peers of issue 8 need the full run (or --only NAME).
     scenarios=frozenset({"geojson", "tile-sizes", "z8"}),
 )
@@ -105,7 +126,23 @@ FULL = Profile(
     ingest_points=1_000_000,
     static_seconds=8.0,
     warmup_seconds=2.0,
+    raster_side=16_000,
+    raster_zooms=(5, 8, 11),
+    raster_tiles=200,
+    raster_seconds=15.0,
+    raster_connections=16,
+    raster_plain_zoom=5,
     scenarios=frozenset(
-        {"geojson", "tile-sizes", "z8", "polygons", "pygeoapi", "static", "mapserver", "ingest"}
+        {
+            "geojson",
+            "tile-sizes",
+            "z8",
+            "polygons",
+            "pygeoapi",
+            "static",
+            "mapserver",
+            "raster",
+            "ingest",
+        }
     ),
 )

@@ -2,7 +2,8 @@
 
 Order: bench database and data, then issue 2 (GeoJSON, tile sizes, z8 throughput), then what
 there is of issue 8 (polygon tiles vs TiPg, GeoJSON vs pygeoapi, cached tiles vs nginx,
-MapServer, ingest). A scenario that cannot run is recorded as skipped, with the reason.
+MapServer, raster tiles vs TiTiler, ingest). A scenario that cannot run is recorded as skipped,
+with the reason.
 """
 
 import argparse
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_ingest,
         peer_polygons,
         peer_pygeoapi,
+        peer_raster,
         peer_static,
         report,
         servers,
@@ -141,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         attempt("polygons", lambda: peer_polygons.run(bench, with_mapserver="mapserver" in wanted))
         attempt("pygeoapi", lambda: peer_pygeoapi.run(bench))
         attempt("static", lambda: peer_static.run(bench))
+        attempt("raster", lambda: peer_raster.run(bench))
         # Last: it writes (and then deletes) rows the other scenarios would see.
         attempt("ingest", lambda: peer_ingest.run(bench))
         if "mapserver" in wanted and "polygons" not in wanted:

@@ -1,5 +1,6 @@
 """How each server under test is started. Every one gets WORKERS processes (THREADS threads
-where the server has threads), no response cache, no compression, and the bench database."""
+where the server has threads), no response cache (but AMDIS's own tile cache in the cached-tiles
+scenario), no compression, and the bench database."""
 
 import os
 import re
@@ -15,15 +16,24 @@ from bench.log import log
 from bench.procs import Server, url
 
 
-def amdis(database_url: str) -> Server:
-    """AMDIS (and the DRF baseline, in the same process) under gunicorn, as `make run` serves it."""
+def amdis(
+    database_url: str, *, tile_cache: bool = False, name: str = "amdis", port: int = PORTS["amdis"]
+) -> Server:
+    """AMDIS (and the DRF baseline, in the same process) under gunicorn, as `make run` serves it.
+
+    The tile cache is off (every tile rendered live) unless `tile_cache`: only the cached-tiles
+    scenario turns it on, in a server of its own with its own, emptied, cache folder.
+    """
+    cache_dir = WORK / f"tilecache-{name}"
+    if tile_cache:
+        shutil.rmtree(cache_dir, ignore_errors=True)
     return Server(
-        name="amdis",
+        name=name,
         argv=[
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "webgis.wsgi:application",
             "--bind",
-            f"{HOST}:{PORTS['amdis']}",
+            f"{HOST}:{port}",
             "--workers",
             str(WORKERS),
             "--threads",
@@ -33,9 +43,11 @@ def amdis(database_url: str) -> Server:
             "--backlog",
             "2048",
         ],
-        ready_url=url(PORTS["amdis"], "/healthz"),
+        ready_url=url(port, "/healthz"),
         env={
             "DATABASE_URL": database_url,
+            "TILE_CACHE": "1" if tile_cache else "0",
+            "TILE_CACHE_DIR": str(cache_dir),
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": "0",
             # Plain http on loopback, as `make run` serves it: no redirect to https, no HSTS.
@@ -289,3 +301,33 @@ def mapserver_available() -> bool:
 
 def nginx_available() -> bool:
     return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
+
+
+def titiler() -> Server:
+    """TiTiler (titiler.core's COG endpoints, bench/peers/titiler_app.py) under uvicorn.
+
+    The same GDAL block cache per process as AMDIS (layers.ingest.gdalenv.CACHE_MB) and no
+    directory listing on open, as TiTiler's docs advise; FastAPI runs the (blocking) tile
+    endpoint in its thread pool.
+    """
+    return Server(
+        name="titiler",
+        argv=[
+            str(PEERS_VENV / "bin" / "uvicorn"),
+            "titiler_app:app",
+            "--app-dir",
+            str(ROOT / "bench" / "peers"),
+            "--host",
+            HOST,
+            "--port",
+            str(PORTS["titiler"]),
+            "--workers",
+            str(WORKERS),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        ready_url=url(PORTS["titiler"], "/healthz"),
+        env={"GDAL_CACHEMAX": "256", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
+        cwd=WORK,
+    )

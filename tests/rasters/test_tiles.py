@@ -18,20 +18,33 @@ OUTSIDE = "/tiles/raster/geoid/4/0/0.png"
 
 
 def decode_png(body: bytes) -> np.ndarray:
-    """RGBA pixels of the project's own PNGs (8-bit RGBA, filter 0)."""
+    """RGBA pixels of the project's own PNGs: 8-bit RGBA or 8-bit palette, filter 0."""
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height = 8, b"", 0, 0
+    pos, idat, width, height, color_type = 8, b"", 0, 0, 0
+    palette, alpha = b"", b""
     while pos < len(body):
         length = int.from_bytes(body[pos : pos + 4], "big")
         kind = body[pos + 4 : pos + 8]
         payload = body[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:8], "big")
+            color_type = payload[9]
+        elif kind == b"PLTE":
+            palette = payload
+        elif kind == b"tRNS":
+            alpha = payload
         elif kind == b"IDAT":
             idat += payload
         pos += 12 + length
-    rows = np.frombuffer(zlib.decompress(idat), dtype="uint8").reshape(height, width * 4 + 1)
-    return rows[:, 1:].reshape(height, width, 4)
+    channels = {6: 4, 3: 1}[color_type]
+    rows = np.frombuffer(zlib.decompress(idat), dtype="uint8").reshape(height, width * channels + 1)
+    assert not rows[:, 0].any(), "filter 0 on every row"
+    if color_type == 6:
+        return rows[:, 1:].reshape(height, width, 4)
+    lut = np.full((256, 4), 255, dtype="uint8")
+    lut[: len(palette) // 3, :3] = np.frombuffer(palette, dtype="uint8").reshape(-1, 3)
+    lut[: len(alpha), 3] = np.frombuffer(alpha, dtype="uint8")
+    return lut[rows[:, 1:]]
 
 
 def test_a_tile_inside_the_raster_is_a_coloured_png(anonymous: Client, geoid: RasterLayer) -> None:
