@@ -1,68 +1,265 @@
-"""Issue 8: ingest of generated points from CSV, AMDIS's import path
-(`manage.py import_occurrences FILE --mapping MAPPING.json`) against
-`ogr2ogr --config PG_USE_COPY YES` (a plain load, with none of AMDIS's checks).
+"""Issue 3: a zipped shapefile of generated points, from upload to published through AMDIS's
+upload pipeline (the Upload record, then the job as `manage.py db_worker` runs it, then
+publish), against `ogr2ogr --config PG_USE_COPY YES` on the same zip (a plain load, with none
+of AMDIS's checks).
 
-Both load the same CSV once (an import is minutes, not a request; no repeats). The AMDIS import
-gets a wall-clock limit; if it does not finish, the statement it was running is recorded. The
-imported rows are deleted afterwards, so the other scenarios keep seeing the generated data.
+Both load the same file once (an import is minutes, not a request; no repeats). AMDIS runs in
+its own process (`python -m bench.peer_ingest upload ZIP`), as the worker would, so its peak
+resident memory is its own; it gets a wall-clock limit, and if it does not finish, the
+statement it was running is recorded. What it published is deleted afterwards, so the other
+scenarios keep seeing the generated data.
+
+The same module measures the stages by hand, on any database with member-state boundaries:
+
+    python -m bench.peer_ingest make-zip /tmp/points-1m.zip 1000000
+    DATABASE_URL=postgres://.../amdis_x python -m bench.peer_ingest upload /tmp/points-1m.zip
 """
 
+import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pyogrio
 from django.db import connection
 
-from bench.config import BENCH_DB, ROOT
+from bench.config import BENCH_DB, ROOT, SEED
 from bench.context import Bench
 from bench.load import Run
 from bench.log import log
 from bench.procs import CpuMeter
 
-INGEST_SLUG = "bench-ingest"
 OGR_TABLE = "bench_ingest_ogr"
-MAPPING = {
-    "dataset": {"slug": INGEST_SLUG, "title": "Bench ingest (generated)", "licence": "CC0 1.0"},
-    "geometry": {"lon": "lon", "lat": "lat"},
+INGEST_STATE = "IDN"  # the uploading survey's member state; the points are generated inside it
+SURVEY_SLUG = "bench-ingest-survey"
+DATASET_SLUG = "bench-ingest"
+# The column mapping an editor would choose in the upload form (deposits/ingest.py format).
+UPLOAD_MAPPING = {
     "fields": {
         "name": "name",
         "status": "status",
-        "deposit_type": "deposit_type",
-        "source_id": "source_id",
+        "deposit_type": "dep_type",
+        "source_id": "dep_id",
+        "resource_mt": "tonnage",
     },
-    "commodities": {"main": {"column": "commodity"}},
-    "null_values": [""],
+    "geometry": {},
+    "commodities": {"main": {"column": "commodity", "split": ";"}},
 }
+# One row in a hundred names a commodity the vocabulary lacks, one in fifty a status it lacks.
+COMMODITIES = ["copper", "Cu;Au", "gold", "nickel;cobalt", "tin", "Coper", *["coal"] * 94]
+STATUSES = ["prospect", "deposit", "occurrence", "producer", *["prospect"] * 46]
 
 
-def _export_csv(path: Path, rows: int) -> None:
-    sql = f"""COPY (
-        SELECT t.id AS source_id, t.name, round(ST_X(t.geom)::numeric, 6) AS lon,
-               round(ST_Y(t.geom)::numeric, 6) AS lat, t.status, t.deposit_type,
-               (SELECT c.code FROM deposits_occurrencecommodity oc
-                JOIN deposits_commodity c ON c.id = oc.commodity_id
-                WHERE oc.occurrence_id = t.id AND oc.rank = 'main' LIMIT 1) AS commodity
-        FROM deposits_mineraloccurrence t WHERE t.id <= {int(rows)} ORDER BY t.id
-    ) TO STDOUT WITH CSV HEADER"""
-    with path.open("w") as handle, connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, handle)
+# --- the file ------------------------------------------------------------------------------
 
 
-def _cleanup() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {OGR_TABLE}")
-        cursor.execute("SELECT id FROM layers_dataset WHERE slug = %s", [INGEST_SLUG])
-        row = cursor.fetchone()
-        if row:
+def make_zip(path: Path, rows: int, *, member_state: str = INGEST_STATE, seed: int = SEED) -> None:
+    """A zipped shapefile of `rows` points inside `member_state`, with six attributes."""
+    work = Path(tempfile.mkdtemp(prefix="ingest-", dir=path.parent))
+    try:
+        csv_path = work / "points.csv"
+        commodities = "ARRAY[" + ", ".join(f"'{c}'" for c in COMMODITIES) + "]"
+        statuses = "ARRAY[" + ", ".join(f"'{s}'" for s in STATUSES) + "]"
+        sql = f"""COPY (
+            SELECT n AS dep_id, 'Site ' || n AS name,
+                   ({commodities})[1 + n % {len(COMMODITIES)}] AS commodity,
+                   ({statuses})[1 + n % {len(STATUSES)}] AS status,
+                   (ARRAY['Porphyry Cu-Au', 'Laterite Ni-Co', 'Placer Sn', 'Coal seam'])[1 + n % 4]
+                       AS dep_type,
+                   round((n % 997)::numeric / 10, 1) AS tonnage,
+                   round(ST_X(g)::numeric, 6) AS lon, round(ST_Y(g)::numeric, 6) AS lat
+            FROM (SELECT row_number() OVER () AS n, d.geom AS g
+                  FROM deposits_memberstate ms,
+                       LATERAL ST_Dump(ST_GeneratePoints(ms.boundary, {int(rows)}, {int(seed)})) d
+                  WHERE ms.code = '{member_state}') p
+        ) TO STDOUT WITH CSV HEADER"""
+        with csv_path.open("w") as handle, connection.cursor() as cursor:
+            cursor.cursor.copy_expert(sql, handle)
+        shp = work / "points.shp"
+        subprocess.run(
+            [
+                "ogr2ogr",
+                "-f",
+                "ESRI Shapefile",
+                str(shp),
+                str(csv_path),
+                "-oo",
+                "X_POSSIBLE_NAMES=lon",
+                "-oo",
+                "Y_POSSIBLE_NAMES=lat",
+                "-oo",
+                "AUTODETECT_TYPE=YES",
+                "-oo",
+                "KEEP_GEOM_COLUMNS=NO",
+                "-a_srs",
+                "EPSG:4326",
+                "-lco",
+                "ENCODING=UTF-8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(work.glob("points.*")):
+                if part.suffix != ".csv":
+                    archive.write(part, part.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- AMDIS: the upload pipeline, timed stage by stage ---------------------------------------
+
+
+class StageTimer:
+    """Seconds per pipeline stage (wrapped functions) and the slowest SQL statements."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self.statements: list[tuple[float, str]] = []
+
+    def wrap(self, module: Any, name: str, label: str | None = None) -> None:
+        inner = getattr(module, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                key = label or name
+                self.stages[key] = self.stages.get(key, 0.0) + time.perf_counter() - started
+
+        setattr(module, name, timed)
+
+    def sql(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seconds = time.perf_counter() - started
+            if seconds > 0.05:
+                self.statements.append((seconds, " ".join(str(sql).split())[:160]))
+
+
+def _survey() -> tuple[Any, Any]:
+    from django.contrib.auth import get_user_model
+
+    from deposits.models import MemberState
+    from layers.models import Organisation
+
+    state = MemberState.objects.get(code=INGEST_STATE)
+    organisation, _ = Organisation.objects.get_or_create(
+        slug=SURVEY_SLUG,
+        defaults={"name": "Bench ingest survey", "kind": "survey", "member_state": state},
+    )
+    user, _ = get_user_model().objects.get_or_create(username="bench-ingest-editor")
+    return organisation, user
+
+
+def dataset_delete() -> None:
+    """What the bench upload published: live rows, links, version snapshots, the dataset."""
+    from layers.ingest.pipeline import VERSIONS_SCHEMA
+    from layers.models import Dataset
+
+    for dataset in Dataset.objects.filter(slug=DATASET_SLUG):
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")  # a million rows to delete
             cursor.execute(
                 """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
                        SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
-                row,
+                [dataset.pk],
             )
-            cursor.execute("DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", row)
-            cursor.execute("DELETE FROM layers_dataset WHERE id = %s", row)
+            cursor.execute(
+                "DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk]
+            )
+            for table in dataset.versions.values_list("snapshot_table", flat=True):
+                cursor.execute(f'DROP TABLE IF EXISTS {VERSIONS_SCHEMA}."{table}"')
+        dataset.uploads.all().delete()
+        dataset.delete()
+
+
+def pipeline_run(zip_path: Path) -> dict[str, Any]:
+    """One upload of `zip_path`, as the editor and the worker would do it, to published."""
+    import uuid
+
+    from django.db import transaction
+
+    from layers.ingest import pipeline
+    from layers.models import AuditEntry, Upload, UploadStatus
+
+    dataset_delete()
+    organisation, user = _survey()
+    timer = StageTimer()
+    for name in ("_stage", "_check_staged", "_check_occurrences", "_materialize", "_live_delete"):
+        timer.wrap(pipeline, name)
+    started = time.perf_counter()
+    upload = Upload(
+        id=uuid.uuid4(),
+        organisation=organisation,
+        created_by=user,
+        target="occurrences",
+        original_name=zip_path.name,
+        size_bytes=zip_path.stat().st_size,
+        sha256="",
+        options={
+            "dataset": {"slug": DATASET_SLUG, "title": "Bench ingest (generated)"},
+            "mapping": UPLOAD_MAPPING,
+        },
+    )
+    folder = pipeline.upload_dir(upload) / "original"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(zip_path, folder / zip_path.name)
+    upload.save(force_insert=True)
+    try:
+        with connection.execute_wrapper(timer.sql):
+            pipeline.upload_process(str(upload.pk))
+            processed = time.perf_counter()
+            upload.refresh_from_db()
+            if upload.status != UploadStatus.READY:
+                raise SystemExit(
+                    f"upload {upload.status}: {upload.error_code} {upload.error_message}"
+                    f" {json.dumps(upload.report.get('questions'))[:500]}"
+                )
+            # Inside an outer transaction, so the commit (with the deferred foreign-key
+            # checks of every row written) is timed on its own.
+            with transaction.atomic():
+                pipeline.upload_publish(upload, actor=user)
+                published = time.perf_counter()
+    finally:
+        shutil.rmtree(pipeline.upload_dir(upload), ignore_errors=True)
+    finished = time.perf_counter()
+    upload.refresh_from_db()
+    report = upload.report
+    AuditEntry.objects.filter(upload=upload).delete()
+    statements = sorted(timer.statements, reverse=True)[:15]
+    return {
+        "rows": report["counts"]["read"],
+        "counts": report["counts"],
+        "unmapped_terms": {
+            kind: [(t["term"], t["rows"]) for t in terms[:5]]
+            for kind, terms in report.get("unmapped_terms", {}).items()
+        },
+        "seconds": round(finished - started, 3),
+        "process_s": round(processed - started, 3),
+        "publish_s": round(finished - processed, 3),
+        "commit_s": round(finished - published, 3),
+        "stages_s": {k: round(v, 3) for k, v in timer.stages.items()},
+        "slowest_sql": [[round(s, 3), q] for s, q in statements],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+# --- the bench scenario ------------------------------------------------------------------
 
 
 def _timed(
@@ -71,7 +268,7 @@ def _timed(
     """Runs `argv` once; returns the run, the exit code (-1 on time-out) and its output."""
     holder: list[int] = []
     groups = {**bench.groups(None), "loadgen": lambda: holder}
-    log_path = bench.work_dir("ingest") / f"{Path(argv[0]).name}.log"
+    log_path = bench.work_dir("ingest") / f"{Path(argv[0]).name}-{argv[-1].rsplit('/', 1)[-1]}.log"
     with CpuMeter(groups) as meter, log_path.open("wb") as out:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         holder.append(process.pid)
@@ -123,131 +320,176 @@ def _running_statement() -> str:
     return f"{row[1]} (for {row[0]})" if row else "nothing"
 
 
-def run(bench: Bench) -> None:
-    import os
+def _cleanup() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {OGR_TABLE}")
+    dataset_delete()
 
+
+def run(bench: Bench) -> None:
     profile, results = bench.profile, bench.results
     rows = profile.ingest_points
     if not rows:
         results.skip("ingest", "not in this profile")
         return
     ogr2ogr = shutil.which("ogr2ogr")
+    if not ogr2ogr:
+        results.skip("ingest", "ogr2ogr is not installed (it also writes the shapefile)")
+        return
     work = bench.work_dir("ingest")
-    csv_path, mapping_path = work / f"points-{rows}.csv", work / "mapping.json"
-    log(f"Ingest: exporting {rows:,} points to CSV")
-    _export_csv(csv_path, rows)
-    mapping_path.write_text(json.dumps(MAPPING))
+    zip_path = work / f"points-{rows}.zip"
+    if not zip_path.exists():
+        log(f"Ingest: writing {rows:,} points as a zipped shapefile")
+        make_zip(zip_path, rows)
     scenario = f"ingest-{rows // 1000}k"
+    # ST_GeneratePoints gives a few points fewer than asked: the file's count is what counts.
+    rows = int(pyogrio.read_info(f"/vsizip/{zip_path}")["features"])
     env = {**os.environ, **bench.pg_env}
     _cleanup()
     try:
-        if ogr2ogr:
-            log("Ingest: ogr2ogr --config PG_USE_COPY YES")
-            pg = " ".join(
-                f"{k}={v}"
-                for k, v in (
-                    ("host", env["PGHOST"]),
-                    ("port", env["PGPORT"]),
-                    ("dbname", BENCH_DB),
-                    ("user", env["PGUSER"]),
-                )
+        log("Ingest: ogr2ogr --config PG_USE_COPY YES")
+        pg = " ".join(
+            f"{k}={v}"
+            for k, v in (
+                ("host", env["PGHOST"]),
+                ("port", env["PGPORT"]),
+                ("dbname", BENCH_DB),
+                ("user", env["PGUSER"]),
             )
-            run_ogr, code, output = _timed(
-                bench,
-                [
-                    ogr2ogr,
-                    "-f",
-                    "PostgreSQL",
-                    f"PG:{pg}",
-                    str(csv_path),
-                    "-nln",
-                    OGR_TABLE,
-                    "-oo",
-                    "X_POSSIBLE_NAMES=lon",
-                    "-oo",
-                    "Y_POSSIBLE_NAMES=lat",
-                    "-oo",
-                    "AUTODETECT_TYPE=YES",
-                    "-a_srs",
-                    "EPSG:4326",
-                    "-lco",
-                    "GEOMETRY_NAME=geom",
-                    "-lco",
-                    "SPATIAL_INDEX=GIST",
-                    "--config",
-                    "PG_USE_COPY",
-                    "YES",
-                    "-overwrite",
-                ],
-                env,
-                limit=1800,
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT count(*) FROM {OGR_TABLE}" if code == 0 else "SELECT 0")
-                (loaded,) = cursor.fetchone() or (0,)
-            results.check(
-                f"{scenario}: ogr2ogr loaded every row",
-                loaded == rows,
-                f"{loaded:,} of {rows:,} rows; {output[-200:] if code else 'ok'}",
-            )
-            results.measurement(
-                scenario, "ogr2ogr", params={"rows": rows}, items_per_request=rows
-            ).runs.append(run_ogr)
-        else:
-            results.skip("ingest-ogr2ogr", "ogr2ogr is not installed")
+        )
+        run_ogr, code, output = _timed(
+            bench,
+            [
+                ogr2ogr,
+                "-f",
+                "PostgreSQL",
+                f"PG:{pg}",
+                "-nln",
+                OGR_TABLE,
+                "-lco",
+                "GEOMETRY_NAME=geom",
+                "-lco",
+                "SPATIAL_INDEX=GIST",
+                "--config",
+                "PG_USE_COPY",
+                "YES",
+                "-overwrite",
+                f"/vsizip/{zip_path}",
+            ],
+            env,
+            limit=1800,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {OGR_TABLE}" if code == 0 else "SELECT 0")
+            (loaded,) = cursor.fetchone() or (0,)
+        results.check(
+            f"{scenario}: ogr2ogr loaded every row",
+            loaded == rows,
+            f"{loaded:,} of {rows:,} rows; {output[-200:] if code else 'ok'}",
+        )
+        results.measurement(
+            scenario, "ogr2ogr", params={"rows": rows}, items_per_request=rows
+        ).runs.append(run_ogr)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {OGR_TABLE}")
+
         limit = 600.0 if rows > 100_000 else 300.0
-        log(f"Ingest: AMDIS import_occurrences (limit {limit:.0f} s)")
+        log(f"Ingest: AMDIS upload pipeline, upload to published (limit {limit:.0f} s)")
         amdis_env = {
             **env,
             "DATABASE_URL": bench.database_url,
             "DJANGO_SETTINGS_MODULE": "webgis.settings",
-            "DB_STATEMENT_TIMEOUT_MS": str(int(limit * 1000)),
+            "DEBUG": "0",
+            "MEDIA_ROOT": str(work / "media"),
         }
+        result_path = work / "amdis-upload.json"
+        result_path.unlink(missing_ok=True)
         started = time.monotonic()
         run_amdis, code, output = _timed(
             bench,
             [
                 str(ROOT / ".venv" / "bin" / "python"),
-                "manage.py",
-                "import_occurrences",
-                str(csv_path),
-                "--mapping",
-                str(mapping_path),
+                "-m",
+                "bench.peer_ingest",
+                "upload",
+                "--out",
+                str(result_path),
+                str(zip_path),
             ],
             amdis_env,
             limit=limit,
         )
-        if code == 0:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM deposits_mineraloccurrence t JOIN layers_dataset d"
-                    " ON d.id = t.dataset_id WHERE d.slug = %s",
-                    [INGEST_SLUG],
-                )
-                (imported,) = cursor.fetchone() or (0,)
+        if code == 0 and result_path.exists():
+            figures = json.loads(result_path.read_text())
+            run_amdis.peak_rss_mb = figures["peak_rss_mb"]
             results.check(
-                f"{scenario}: AMDIS import finished",
-                True,
-                f"{imported:,} of {rows:,} rows imported (the rest is outside the"
-                " member states by the importer's rules)",
+                f"{scenario}: AMDIS upload published",
+                figures["counts"]["read"] == rows,
+                f"{figures['counts']} in {figures['seconds']:.1f} s"
+                f" (checked {figures['process_s']:.1f} s, published {figures['publish_s']:.1f} s)",
             )
             results.measurement(
                 scenario, "amdis", params={"rows": rows}, items_per_request=rows
             ).runs.append(run_amdis)
             results.ratio(
-                f"{scenario}: AMDIS ÷ ogr2ogr (rows/s)", scenario, "amdis", scenario, "ogr2ogr"
+                f"{scenario}: AMDIS upload ÷ ogr2ogr (rows/s)",
+                scenario,
+                "amdis",
+                scenario,
+                "ogr2ogr",
+                target=0.5,
             )
+            results.check(
+                f"{scenario}: worker peak RSS under 1 GB",
+                figures["peak_rss_mb"] < 1024,
+                f"{figures['peak_rss_mb']:.0f} MB",
+            )
+            results.extra[f"{scenario}_amdis"] = figures
         else:
             tail = output.strip().splitlines()[-1:] or [""]
             results.check(
-                f"{scenario}: AMDIS import finished",
+                f"{scenario}: AMDIS upload published",
                 False,
                 f"stopped after {time.monotonic() - started:.0f} s (limit {limit:.0f} s):"
                 f" {tail[0][:400]}",
             )
             results.notes.append(
-                f"Ingest of {rows:,} points: AMDIS's import did not finish within {limit:.0f} s."
+                f"Ingest of {rows:,} points: AMDIS's upload did not finish within {limit:.0f} s."
                 f" Last output: {tail[0][:400]}"
             )
     finally:
         _cleanup()
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("make-zip", help="write a zipped shapefile of generated points")
+    make.add_argument("path", type=Path)
+    make.add_argument("rows", type=int)
+    upload = commands.add_parser("upload", help="upload, check and publish a zip, timed")
+    upload.add_argument("path", type=Path)
+    upload.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webgis.settings")
+    os.environ.setdefault("TASKS_BACKEND", "immediate")
+    import django
+
+    django.setup()
+    if args.command == "make-zip":
+        make_zip(args.path.resolve(), args.rows)
+        print(args.path)
+        return 0
+    figures = pipeline_run(args.path.resolve())
+    text = json.dumps(figures, indent=2)
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,10 +3,19 @@ command-line import, with the member state fixed by the uploading survey."""
 
 from typing import Any
 
+import shapely
+from django.db import connection
+
 from deposits.mapping import MappingError, OccurrenceMapping
 from deposits.models import Commodity
-from deposits.services import STAGING_COLUMNS, _commodity_lookup, _stage_row, member_state_lookup
-from layers.ingest.reading import SourceRow
+from deposits.services import (
+    STAGING_COLUMNS,
+    _commodity_lookup,
+    _stage_columns,
+    _stage_row,
+    member_state_lookup,
+)
+from layers.ingest.reading import ColumnBatch, SourceRow
 from layers.ingest.targets import GEOMETRY_COORD_FIELDS, MappingField, StageContext, Target
 from layers.models import DatasetKind, UploadTarget
 
@@ -35,11 +44,22 @@ class OccurrenceTarget(Target):
             "name text, other_names jsonb, province text, deposit_type text, status text,"
             " resource_mt float8, grades jsonb, reporting_code text, resource_date date,"
             " location_accuracy text, source_id text, refs text, main_ids jsonb, secondary_ids jsonb,"
-            " country_code text, member_state_id bigint, occurrence_id bigint"
+            " country_code text, member_state_id bigint,"
+            # Ids drawn while COPY writes the rows: no pass over the table at publish.
+            f" occurrence_id bigint DEFAULT nextval('{_id_sequence()}'::regclass)"
         )
 
     def own_copy_columns(self) -> list[str]:
         return OWN_COLUMNS
+
+    def copy_columns(self) -> list[str]:
+        return [*super().copy_columns(), "feature_key", "geom"]
+
+    def prepared(self, mapping: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
+        if "occurrences" not in ctx.cache:
+            ctx.cache["occurrences"] = self.prepare(mapping)
+        prepared: dict[str, Any] = ctx.cache["occurrences"]
+        return prepared
 
     def prepare(self, mapping: dict[str, Any]) -> dict[str, Any]:
         """Lookups built once per upload, not per row."""
@@ -59,7 +79,7 @@ class OccurrenceTarget(Target):
         }
 
     def stage(self, row: SourceRow, mapping: dict[str, Any], ctx: StageContext) -> list[Any] | None:
-        prepared = ctx.cache.setdefault("occurrences", self.prepare(mapping))
+        prepared = self.prepared(mapping, ctx)
         parsed = prepared["mapping"]
         if parsed is None:
             ctx.rejected.append((row.number, "the column mapping is incomplete"))
@@ -85,19 +105,80 @@ class OccurrenceTarget(Target):
             by_name["lat"],
             by_name["attributes"],
             *[by_name[c] for c in OWN_COLUMNS],
+            (by_name["source_id"] or by_name["name"]).lower(),
+            None,
+        ]
+
+    def stage_columns(
+        self, batch: ColumnBatch, mapping: dict[str, Any], ctx: StageContext
+    ) -> list[list[Any]]:
+        """A whole batch at once (see `_stage_columns`): columns in copy_columns order.
+
+        Plain 2D points go straight into `geom` as EWKB when the file is in WGS 84, or as
+        coordinates otherwise (PostGIS reprojects them); anything else goes as WKB, built and
+        checked in PostGIS as before."""
+        prepared = self.prepared(mapping, ctx)
+        parsed = prepared["mapping"]
+        if parsed is None:
+            ctx.rejected += [
+                (batch.first + i, "the column mapping is incomplete") for i in range(len(batch))
+            ]
+            return []
+        staged = _stage_columns(
+            batch.first,
+            batch.names,
+            batch.columns,
+            batch.wkb,
+            parsed,
+            prepared["commodities"],
+            prepared["states"],
+            ctx,
+        )
+        count = len(staged["row_number"])
+        geom: list[Any] = [None] * count
+        lon, lat, raw = staged["lon"], staged["lat"], staged["wkb"]
+        wkb: list[Any] = [None] * count
+        if count and not parsed.lon:
+            shapes = shapely.from_wkb(raw, on_invalid="ignore")
+            plain = (
+                (shapely.get_type_id(shapes) == 0)
+                & ~shapely.is_empty(shapes)
+                & ~shapely.has_z(shapes)
+            )
+            flags = plain.tolist()
+            if all(flags) and int(mapping.get("srid") or 4326) == 4326:
+                geom = shapely.to_wkb(
+                    shapely.set_srid(shapes, 4326), hex=True, include_srid=True
+                ).tolist()
+            else:
+                xs, ys = shapely.get_x(shapes).tolist(), shapely.get_y(shapes).tolist()
+                lon = [x if p else None for x, p in zip(xs, flags, strict=True)]
+                lat = [y if p else None for y, p in zip(ys, flags, strict=True)]
+                wkb = [None if p else w.hex() for w, p in zip(raw, flags, strict=True)]
+        return [
+            staged["row_number"],
+            wkb,
+            [None] * count,
+            lon,
+            lat,
+            staged["attributes"],
+            *[staged[c] for c in OWN_COLUMNS],
+            staged["feature_key"],
+            geom,
         ]
 
     def materialize_sql(self) -> str:
         # Two statements: in one, the INSERT would not see the ids the UPDATE assigns.
         return """
             UPDATE {snapshot} SET occurrence_id = nextval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'))
-            WHERE NOT rejected;
+            WHERE NOT rejected AND occurrence_id IS NULL;
             INSERT INTO deposits_mineraloccurrence (
                 id, name, other_names, member_state_id, province, geom, deposit_type, status,
                 resource_mt, grades, reporting_code, resource_date, location_accuracy,
                 dataset_id, source_id, "references", attributes)
             SELECT s.occurrence_id, s.name, ARRAY(SELECT jsonb_array_elements_text(s.other_names)),
-                   s.member_state_id, s.province, ST_PointOnSurface(s.geom), s.deposit_type, s.status,
+                   coalesce(s.member_state_id, (SELECT member_state_id FROM layers_dataset
+                                                WHERE id = %(dataset_id)s)), s.province, ST_PointOnSurface(s.geom), s.deposit_type, s.status,
                    s.resource_mt, s.grades, s.reporting_code, s.resource_date, s.location_accuracy,
                    %(dataset_id)s, s.source_id, s.refs, s.attributes
             FROM {snapshot} s WHERE NOT s.rejected
@@ -150,6 +231,13 @@ class OccurrenceTarget(Target):
             if symbol:
                 terms.append(symbol.lower())
         return terms
+
+
+def _id_sequence() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('deposits_mineraloccurrence', 'id')")
+        (name,) = cursor.fetchone() or ("",)
+    return str(name)
 
 
 OCCURRENCES = OccurrenceTarget(

@@ -12,6 +12,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -319,6 +320,283 @@ def _stage_row(
     ]
 
 
+def _memo(function: Any, values: list[Any]) -> list[Any]:
+    """`function` applied to each value, computed once per distinct value (columns of a batch
+    repeat their values: statuses, commodities, types)."""
+    try:
+        memo = {v: function(v) for v in set(values)}
+    except TypeError:  # an unhashable value: no memo
+        return [function(v) for v in values]
+    return [memo[v] for v in values]
+
+
+def _vocabulary(value: Any, values: Any, default: str) -> tuple[str, str | None]:
+    """(stored value, unmapped term or None): `_stage_row`'s rule for status and accuracy."""
+    chosen = value or default
+    if chosen not in values:
+        return default, str(chosen)
+    return chosen, None
+
+
+def _reporting(value: Any) -> tuple[str, str | None]:
+    reporting = value or ""
+    if reporting not in ReportingCode.values:
+        return ReportingCode.OTHER, str(reporting)
+    return reporting, None
+
+
+def _resource_date(value: Any) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    try:
+        return date.fromisoformat(str(value)).isoformat(), None
+    except ValueError:
+        return None, str(value)
+
+
+def _stage_columns(
+    first: int,
+    names: list[str],
+    columns: list[list[Any]],
+    wkb: list[bytes | None],
+    mapping: OccurrenceMapping,
+    commodities: dict[str, int],
+    states: dict[str, str],
+    report: RowProblems,
+) -> dict[str, list[Any]]:
+    """A batch of source rows, column by column, as staging values: the same rules and the
+    same rejections and unmapped terms as `_stage_row`, but each rule runs once per distinct
+    value of its column, not once per row. Returns one dict per column of STAGING_COLUMNS
+    (plus feature_key), as lists over the accepted rows."""
+    n = len(wkb)
+    nulls = mapping.null_values
+    by_name = dict(zip(names, columns, strict=True))
+    absent: list[Any] = [None] * n
+
+    def column(name: str | None) -> list[Any]:
+        return by_name.get(name, absent) if name else absent
+
+    def rule_values(rule: Any) -> list[Any]:
+        if rule.column is None:
+            return [rule.constant] * n
+        return _memo(lambda v: rule.read({rule.column: v}, nulls), column(rule.column))
+
+    values = {name: rule_values(rule) for name, rule in mapping.fields.items()}
+    names_ = values.get("name", absent)
+    keep: list[int] = []
+    lon_out: list[Any] = absent
+    lat_out: list[Any] = absent
+    if mapping.lon and mapping.lat:
+        lons, lats = _memo(_number, column(mapping.lon)), _memo(_number, column(mapping.lat))
+        lon_out, lat_out = lons, lats
+        for i in range(n):
+            name = names_[i]
+            if not name:
+                report.rejected.append((first + i, "no name"))
+            elif lons[i] is None or lats[i] is None:
+                report.rejected.append(
+                    (first + i, f"{name}: longitude/latitude missing or not a number")
+                )
+            elif not (-180 <= lons[i] <= 180 and -90 <= lats[i] <= 90):
+                report.rejected.append(
+                    (first + i, f"{name}: longitude {lons[i]} / latitude {lats[i]} out of range")
+                )
+            else:
+                keep.append(i)
+    else:
+        for i in range(n):
+            if not names_[i]:
+                report.rejected.append((first + i, "no name"))
+            elif wkb[i] is None:
+                report.rejected.append((first + i, f"{names_[i]}: no geometry"))
+            else:
+                keep.append(i)
+
+    def kept(values: list[Any]) -> list[Any]:
+        return [values[i] for i in keep]
+
+    def checked(kind: str, pairs: list[tuple[Any, str | None]]) -> list[Any]:
+        out = []
+        for value, term in kept(pairs):
+            if term is not None:
+                report.note_unmapped(kind, term)
+            out.append(value)
+        return out
+
+    status = checked(
+        "status",
+        _memo(
+            lambda v: _vocabulary(v, OccurrenceStatus.values, OccurrenceStatus.OCCURRENCE),
+            values.get("status", absent),
+        ),
+    )
+    accuracy = checked(
+        "location_accuracy",
+        _memo(
+            lambda v: _vocabulary(v, LocationAccuracy.values, LocationAccuracy.UNKNOWN),
+            values.get("location_accuracy", absent),
+        ),
+    )
+    reporting = checked("reporting_code", _memo(_reporting, values.get("reporting_code", absent)))
+    resource_date = checked(
+        "resource_date", _memo(_resource_date, values.get("resource_date", absent))
+    )
+
+    def commodity_ids(terms: Any) -> tuple[list[int], list[str]]:
+        ids: list[int] = []
+        unmapped: list[str] = []
+        for term in terms if isinstance(terms, list) else [terms] if terms else []:
+            pk = commodities.get(str(term).strip().lower())
+            if pk is None:
+                unmapped.append(str(term).strip())
+            elif pk not in ids:
+                ids.append(pk)
+        return ids, unmapped
+
+    def rule_terms(rule: Any) -> list[Any]:
+        if rule.column is None:
+            return [rule.read({}, nulls)] * n
+        return _memo(lambda v: rule.read({rule.column: v}, nulls), column(rule.column))
+
+    main = (
+        _memo_lists(commodity_ids, rule_terms(mapping.main_commodities))
+        if mapping.main_commodities
+        else [([], [])] * n
+    )
+    grade_columns = {
+        code: _memo(_number, column(rule.column)) for code, rule in mapping.grades.items()
+    }
+    grades_out: list[str] = []
+    main_out: list[str] = []
+    secondary_out: list[str] = []
+    secondary_terms = (
+        rule_terms(mapping.secondary_commodities)
+        if mapping.secondary_commodities and not mapping.secondary_from_grades
+        else absent
+    )
+    lists: dict[tuple[int, ...], str] = {}
+    for i in keep:
+        main_ids, unmapped = main[i]
+        for term in unmapped:
+            report.note_unmapped("commodity", term)
+        grades: dict[str, dict[str, Any]] = {}
+        for code, rule in mapping.grades.items():
+            grade = grade_columns[code][i]
+            if grade is None or (rule.zero_is_missing and grade == 0):
+                continue
+            grades[code] = {"value": grade, "unit": rule.unit}
+        terms: Any = (
+            list(grades)
+            if mapping.secondary_from_grades
+            else secondary_terms[i]
+            if mapping.secondary_commodities
+            else []
+        )
+        secondary_ids, unmapped = commodity_ids(terms)
+        for term in unmapped:
+            report.note_unmapped("commodity", term)
+        grades_out.append(json.dumps(grades) if grades else "{}")
+        main_out.append(_ids_json(main_ids, lists))
+        secondary_out.append(_ids_json([pk for pk in secondary_ids if pk not in main_ids], lists))
+
+    def text(name: str, limit: int | None) -> list[str]:
+        return [str(v or "")[:limit] for v in kept(values.get(name, absent))]
+
+    def other(value: Any) -> str:
+        names = value or []
+        if isinstance(names, str):
+            names = [names]
+        return json.dumps([str(x)[:300] for x in names])
+
+    # attributes: each non-empty value as a JSON member, encoded once per distinct value.
+    members = [
+        _memo(_json_member(name), values_) for name, values_ in zip(names, columns, strict=True)
+    ]
+    attributes = (
+        [
+            "{" + ", ".join([m for m in row if m is not None]) + "}"
+            for row in zip(*[kept(m) for m in members], strict=True)
+        ]
+        if members
+        else ["{}"] * len(keep)
+    )
+    staged_names = [str(v)[:300] for v in kept(names_)]
+    source_ids = text("source_id", 100)
+    country = values.get("country")
+    return {
+        "row_number": [first + i for i in keep],
+        "name": staged_names,
+        "other_names": _memo_lists(other, kept(values.get("other_names", absent))),
+        "province": text("province", 200),
+        "deposit_type": text("deposit_type", 200),
+        "status": status,
+        "resource_mt": kept(_memo(_number, values.get("resource_mt", absent))),
+        "grades": grades_out,
+        "reporting_code": reporting,
+        "resource_date": resource_date,
+        "location_accuracy": accuracy,
+        "source_id": source_ids,
+        "refs": text("references", None),
+        "attributes": attributes,
+        "main_ids": main_out,
+        "secondary_ids": secondary_out,
+        "lon": kept(lon_out),
+        "lat": kept(lat_out),
+        "wkb": kept(wkb) if not mapping.lon else [None] * len(keep),  # bytes, not hex
+        "country_code": [
+            None if not v else states.get(str(v).strip().lower(), "") for v in kept(country)
+        ]
+        if country is not None
+        else [None] * len(keep),
+        "feature_key": [(s or nm).lower() for s, nm in zip(source_ids, staged_names, strict=True)],
+    }
+
+
+def _json_value(value: Any) -> str:
+    """`json.dumps(value, default=str)` without its per-call overhead for the usual types."""
+    kind = type(value)
+    if kind is str:
+        return str(encode_basestring_ascii(value))
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)
+    if kind is bool:
+        return "true" if value else "false"
+    return json.dumps(value, default=str)
+
+
+def _json_member(name: str) -> Any:
+    key = json.dumps(name)
+
+    def member(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        return f"{key}: {_json_value(value)}"
+
+    return member
+
+
+def _ids_json(ids: list[int], memo: dict[tuple[int, ...], str]) -> str:
+    key = tuple(ids)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = json.dumps(ids)
+    return text
+
+
+def _memo_lists(function: Any, values: list[Any]) -> list[Any]:
+    """`_memo` for values that may be lists (split columns): keyed by their tuple."""
+    memo: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        key = tuple(v) if isinstance(v, list) else v
+        if key not in memo:
+            memo[key] = function(v)
+        out.append(memo[key])
+    return out
+
+
 def _dataset_occurrences_delete(dataset_id: int) -> None:
     """Set-based, not one ORM delete per row: datasets hold up to millions of occurrences."""
     with connection.cursor() as cursor:
@@ -422,12 +700,24 @@ def occurrence_import(
     commodities = _commodity_lookup()
     states = member_state_lookup()
     geometries = records.geometries or [None] * len(records.rows)
-    staged = [
-        staged_row
-        for number, (row, wkb) in enumerate(zip(records.rows, geometries, strict=True), start=1)
-        if (staged_row := _stage_row(number, row, wkb, mapping, commodities, states, report))
-        is not None
-    ]
+    # Column by column (the rules run once per distinct value), as uploads are staged; rows
+    # whose keys differ from the header (a ragged CSV line) keep the row-by-row rules.
+    names = list(records.columns)
+    ragged = any(len(row) != len(names) for row in records.rows) or any(
+        list(row) != names for row in records.rows[:1]
+    )
+    if ragged or len(set(names)) != len(names):
+        staged = [
+            staged_row
+            for number, (row, wkb) in enumerate(zip(records.rows, geometries, strict=True), start=1)
+            if (staged_row := _stage_row(number, row, wkb, mapping, commodities, states, report))
+            is not None
+        ]
+    else:
+        columns = [[row.get(name) for row in records.rows] for name in names]
+        got = _stage_columns(1, names, columns, geometries, mapping, commodities, states, report)
+        got["wkb"] = [w.hex() if w else None for w in got["wkb"]]
+        staged = [list(row) for row in zip(*[got[c] for c in STAGING_COLUMNS], strict=True)]
 
     defaults = {k: v for k, v in mapping.dataset.items() if k != "slug"}
     defaults.setdefault("kind", DatasetKind.OCCURRENCES)

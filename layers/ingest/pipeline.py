@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from deposits.models import MemberState
 from layers.ingest import safety
-from layers.ingest.reading import iter_csv, iter_vector
+from layers.ingest.reading import ColumnBatch, iter_csv, iter_vector_columns
 from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR, StageContext, Target, suggest_terms
 from layers.models import (
     AuditAction,
@@ -414,8 +414,10 @@ def _process(upload: Upload) -> dict[str, Any]:
             else info.read_encoding
         )
         with safety.gdal_safe_env(limits):
-            batches = iter_vector(info.open_path, layer=info.layer, encoding=read_encoding)
-            read = _stage(upload, target, batches, mapping, ctx, total)
+            columns_batches = iter_vector_columns(
+                info.open_path, layer=info.layer, encoding=read_encoding
+            )
+            read = _stage(upload, target, columns_batches, mapping, ctx, total)
     _progress(upload, "check", 75, "Checking geometries in PostGIS")
     report.update(_check_staged(upload, target, int(srid or 4326), read, ctx))
     _remember_mapping(upload, target, options.get("mapping") or mapping)
@@ -478,12 +480,17 @@ def _stage(
     Upload.objects.filter(pk=upload.pk).update(staging_table=table)
     upload.staging_table = table
     read = 0
+    stage_columns = getattr(target, "stage_columns", None)
     for batch in batches:
-        rows = []
-        for source_row in batch:
-            staged = target.stage(source_row, mapping, ctx)
-            if staged is not None:
-                rows.append(staged)
+        rows: list[list[Any]] = []
+        if isinstance(batch, ColumnBatch) and stage_columns is not None:
+            # Column by column, no per-row dicts; COPY text built a column at a time.
+            _copy_columns(table, columns, stage_columns(batch, mapping, ctx))
+        else:
+            for source_row in batch.rows() if isinstance(batch, ColumnBatch) else batch:
+                staged = target.stage(source_row, mapping, ctx)
+                if staged is not None:
+                    rows.append(staged)
         read += len(batch)
         _copy(table, columns, rows)
         percent = 15 + int(55 * read / total) if total else min(70, 15 + read // 20_000)
@@ -512,6 +519,36 @@ def _copy(table: str, columns: list[str], rows: list[list[Any]]) -> None:
         )
 
 
+_COPY_ESCAPES = (("\\", "\\\\"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+
+
+def copy_text(values: list[list[Any]]) -> str:
+    """Columns of values as COPY text format (NULL is \\N), escaping whole columns at once:
+    PostgreSQL text cannot hold NUL, so NUL separates the values while they are escaped."""
+    texts = []
+    for column in values:
+        strings = [v if type(v) is str else "" if v is None else str(v) for v in column]
+        joined = "\0".join(strings)
+        for char, escaped in _COPY_ESCAPES:
+            if char in joined:
+                joined = joined.replace(char, escaped)
+        strings = joined.split("\0") if column else []
+        if any(v is None for v in column):
+            strings = ["\\N" if v is None else t for v, t in zip(column, strings, strict=True)]
+        texts.append(strings)
+    return "".join(line + "\n" for line in map("\t".join, zip(*texts, strict=True)))
+
+
+def _copy_columns(table: str, columns: list[str], values: list[list[Any]]) -> None:
+    if not values or not values[0]:
+        return
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f'COPY {STAGING_SCHEMA}."{table}" ({", ".join(columns)}) FROM STDIN',
+            io.StringIO(copy_text(values)),
+        )
+
+
 GEOMETRY_FAMILIES = {
     "point": ("ST_Point", "ST_MultiPoint"),
     "line": ("ST_LineString", "ST_MultiLineString"),
@@ -537,25 +574,43 @@ def _check_staged(
             return cursor.fetchall() if cursor.description else []
 
     # 1. Build geometries from WKB, WKT or coordinates; unparseable ones are rejected.
-    run(
-        f"""UPDATE {table} SET geom = ST_SetSRID(ST_MakePoint(lon, lat), %s) WHERE lon IS NOT NULL""",
-        [srid],
-    )
-    run("""CREATE OR REPLACE FUNCTION pg_temp.amdis_geom(wkb text, wkt text, srid int) RETURNS geometry AS $$
+    # Geometries are reprojected as they are built: the column holds WGS 84 only (a file in
+    # another CRS could not be staged before), in 2D (the column's; Z is dropped).
+    # Unreadable or unprojectable ones become NULL.
+    run("""CREATE OR REPLACE FUNCTION pg_temp.amdis_4326(g geometry, srid int) RETURNS geometry AS $$
             BEGIN
-              IF wkb IS NOT NULL THEN RETURN ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), srid); END IF;
-              RETURN ST_SetSRID(ST_GeomFromText(wkt), srid);
+              IF srid = 4326 THEN RETURN ST_SetSRID(ST_Force2D(g), 4326); END IF;
+              RETURN ST_Transform(ST_SetSRID(ST_Force2D(g), srid), 4326);
             EXCEPTION WHEN OTHERS THEN RETURN NULL;
             END $$ LANGUAGE plpgsql IMMUTABLE""")
+    run("""CREATE OR REPLACE FUNCTION pg_temp.amdis_geom(wkb text, wkt text, srid int) RETURNS geometry AS $$
+            BEGIN
+              IF wkb IS NOT NULL THEN RETURN pg_temp.amdis_4326(ST_GeomFromWKB(decode(wkb, 'hex')), srid); END IF;
+              RETURN pg_temp.amdis_4326(ST_GeomFromText(wkt), srid);
+            EXCEPTION WHEN OTHERS THEN RETURN NULL;
+            END $$ LANGUAGE plpgsql IMMUTABLE""")
+    if srid == 4326:
+        run(
+            f"""UPDATE {table} SET geom = ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+                WHERE lon IS NOT NULL"""
+        )
+    else:
+        run(
+            f"""UPDATE {table} SET geom = pg_temp.amdis_4326(ST_MakePoint(lon, lat), %s)
+                WHERE lon IS NOT NULL""",
+            [srid],
+        )
+    # Points already staged as geometries (or coordinates) are not touched: one pass over the
+    # rows that need it, each geometry parsed once.
     run(
-        f"""UPDATE {table} SET geom = pg_temp.amdis_geom(wkb, wkt, %s),
-                problems = CASE WHEN pg_temp.amdis_geom(wkb, wkt, %s) IS NULL
-                    THEN problems || '["the geometry cannot be read"]'::jsonb ELSE problems END,
-                rejected = rejected OR pg_temp.amdis_geom(wkb, wkt, %s) IS NULL
-            WHERE lon IS NULL""",
-        [srid, srid, srid],
+        f"""UPDATE {table} SET geom = pg_temp.amdis_geom(wkb, wkt, %s), wkb = NULL, wkt = NULL
+            WHERE lon IS NULL AND geom IS NULL""",
+        [srid],
     )
-    run(f"UPDATE {table} SET wkb = NULL, wkt = NULL")
+    run(f"""UPDATE {table} SET problems = problems || '["the geometry cannot be read"]'::jsonb,
+                rejected = true
+            WHERE geom IS NULL AND NOT rejected""")
+    run(f"UPDATE {table} SET wkb = NULL, wkt = NULL WHERE wkb IS NOT NULL OR wkt IS NOT NULL")
     # 2. Too many vertices, empty.
     max_vertices = safety.Limits.from_settings().max_vertices_per_geometry
     run(
@@ -566,9 +621,7 @@ def _check_staged(
     )
     run(f"""UPDATE {table} SET rejected = true, problems = problems || '["the geometry is empty"]'::jsonb
             WHERE NOT rejected AND (geom IS NULL OR ST_IsEmpty(geom))""")
-    # 3. Reproject to the storage CRS, then check the range.
-    if srid != 4326:
-        run(f"""UPDATE {table} SET geom = ST_Transform(geom, 4326) WHERE NOT rejected""")
+    # 3. The range (geometries were reprojected to the storage CRS as they were built).
     run(f"""UPDATE {table} SET rejected = true, problems = problems || jsonb_build_array(
                 'coordinates out of range (' || round(ST_XMin(geom)::numeric, 3) || ', ' || round(ST_YMin(geom)::numeric, 3) || ')')
             WHERE NOT rejected AND (ST_XMin(geom) < -180 OR ST_XMax(geom) > 180 OR ST_YMin(geom) < -90 OR ST_YMax(geom) > 90
@@ -673,31 +726,37 @@ def _check_occurrences(upload: Upload, table: str) -> dict[str, Any]:
         cursor.execute(
             f"""UPDATE {table} s SET geom = ST_PointOnSurface(geom) WHERE NOT rejected AND GeometryType(geom) = 'MULTIPOINT'"""
         )
+        # Only the rows outside are written: the accepted ones keep member_state_id NULL,
+        # which publishing reads as the survey's own member state (the dataset's).
         cursor.execute(
-            f"""UPDATE {table} s SET member_state_id = ms.id
+            f"""UPDATE {table} s SET rejected = true, problems = s.problems || jsonb_build_array(
+                    'outside ' || ms.name || ' (more than ' || %s || ' km from its boundary)')
                 FROM deposits_memberstate ms
-                WHERE ms.id = %s AND NOT s.rejected
-                  AND (ST_Covers(ms.boundary, s.geom) OR ST_DWithin(ms.boundary::geography, s.geom::geography, %s))""",
-            [member_state.pk, MEMBER_STATE_TOLERANCE_M],
+                WHERE ms.id = %s AND NOT s.rejected AND NOT ST_Covers(ms.boundary, s.geom)
+                  AND NOT ST_DWithin(ms.boundary::geography, s.geom::geography, %s)""",
+            [MEMBER_STATE_TOLERANCE_M // 1000, member_state.pk, MEMBER_STATE_TOLERANCE_M],
         )
         cursor.execute(
-            f"""UPDATE {table} SET rejected = true, problems = problems || jsonb_build_array(
-                    'outside ' || %s || ' (more than ' || %s || ' km from its boundary)')
-                WHERE NOT rejected AND member_state_id IS NULL""",
-            [member_state.name, MEMBER_STATE_TOLERANCE_M // 1000],
-        )
-        cursor.execute(
-            f"UPDATE {table} SET feature_key = lower(coalesce(nullif(source_id, ''), name))"
+            f"""UPDATE {table} SET feature_key = lower(coalesce(nullif(source_id, ''), name))
+                WHERE feature_key IS NULL"""
         )
         replaced = upload.dataset_id if upload.mode == PublishMode.REPLACE else None
+        cursor.execute(f"ANALYZE {table}")
+        # Candidates by name first (a hash join), materialised: with ORDER BY ... LIMIT alone
+        # the planner chose a nested loop, a million staged rows times a million occurrences.
+        # Only same-name pairs reach the geodesic test.
         cursor.execute(
-            f"""SELECT s.row_number, s.name, o.id, o.name, d.title, round(ST_Distance(o.geom::geography, s.geom::geography))
-                FROM {table} s JOIN deposits_mineraloccurrence o
-                  ON lower(o.name) = lower(s.name) AND ST_DWithin(o.geom::geography, s.geom::geography, %s)
-                JOIN layers_dataset d ON d.id = o.dataset_id
-                WHERE NOT s.rejected AND o.dataset_id IS DISTINCT FROM %s
-                ORDER BY s.row_number LIMIT %s""",
-            [DUPLICATE_DISTANCE_M, replaced, REPORT_LIST_LIMIT],
+            f"""WITH candidates AS MATERIALIZED (
+                    SELECT s.row_number, s.name, s.geom, o.id, o.name AS existing, o.geom AS other,
+                           o.dataset_id
+                    FROM {table} s JOIN deposits_mineraloccurrence o ON lower(o.name) = lower(s.name)
+                    WHERE NOT s.rejected AND o.dataset_id IS DISTINCT FROM %s)
+                SELECT c.row_number, c.name, c.id, c.existing, d.title,
+                       round(ST_Distance(c.other::geography, c.geom::geography))
+                FROM candidates c JOIN layers_dataset d ON d.id = c.dataset_id
+                WHERE ST_DWithin(c.other::geography, c.geom::geography, %s)
+                ORDER BY c.row_number LIMIT %s""",
+            [replaced, DUPLICATE_DISTANCE_M, REPORT_LIST_LIMIT],
         )
         duplicates = [
             {

@@ -29,28 +29,74 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else str(value)
 
 
-def iter_vector(
+@dataclass(frozen=True)
+class ColumnBatch:
+    """One batch of a vector file, column by column (no per-row dicts): `columns[i][j]` is the
+    value of field `names[i]` in row `first + j`, already plain Python (NaN as None)."""
+
+    first: int  # 1-based record number of the batch's first row
+    names: list[str]
+    columns: list[list[Any]]
+    wkb: list[bytes | None]
+
+    def __len__(self) -> int:
+        return len(self.wkb)
+
+    def rows(self) -> list[SourceRow]:
+        return (
+            [
+                SourceRow(self.first + i, dict(zip(self.names, values, strict=True)), self.wkb[i])
+                for i, values in enumerate(zip(*self.columns, strict=True))
+            ]
+            if self.names
+            else [SourceRow(self.first + i, {}, w) for i, w in enumerate(self.wkb)]
+        )
+
+
+def _plain_column(values: Any) -> list[Any]:
+    """A pyogrio field array as plain Python values: ints, floats (NaN as None), str, bool."""
+    kind = getattr(values, "dtype", None)
+    if kind is not None and kind.kind in "iub":
+        return list(values.tolist())
+    if kind is not None and kind.kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    if kind is not None and kind.kind == "O":
+        plain = values.tolist()
+        if all(v is None or type(v) is str for v in plain):
+            return list(plain)
+        return [_plain(v) for v in plain]
+    return [_plain(v) for v in values]
+
+
+def iter_vector_columns(
     path: str, *, layer: str | None, encoding: str | None, batch_size: int = BATCH_SIZE
-) -> Iterator[list[SourceRow]]:
+) -> Iterator[ColumnBatch]:
+    """Batches of `batch_size` features. Each batch re-opens the file at `skip_features`: a
+    seek by index for shapefiles and GeoPackages (GDAL's SetNextByIndex)."""
     number = 0
     while True:
         meta, _fids, geometry, field_data = pyogrio.raw.read(
             path, layer=layer, encoding=encoding, skip_features=number, max_features=batch_size
         )
-        columns = [str(c) for c in meta["fields"]]
         if len(geometry) == 0:
             return
-        batch = []
-        for i in range(len(geometry)):
-            number += 1
-            attributes = {
-                c: _plain(values[i]) for c, values in zip(columns, field_data, strict=True)
-            }
-            wkb = geometry[i]
-            batch.append(SourceRow(number, attributes, bytes(wkb) if wkb is not None else None))
-        yield batch
+        wkb = [bytes(w) if w is not None else None for w in geometry.tolist()]
+        yield ColumnBatch(
+            number + 1,
+            [str(c) for c in meta["fields"]],
+            [_plain_column(values) for values in field_data],
+            wkb,
+        )
+        number += len(geometry)
         if len(geometry) < batch_size:
             return
+
+
+def iter_vector(
+    path: str, *, layer: str | None, encoding: str | None, batch_size: int = BATCH_SIZE
+) -> Iterator[list[SourceRow]]:
+    for batch in iter_vector_columns(path, layer=layer, encoding=encoding, batch_size=batch_size):
+        yield batch.rows()
 
 
 def iter_csv(
