@@ -283,6 +283,13 @@ DOWNLOAD_MAX_FEATURES = env_int("DOWNLOAD_MAX_FEATURES", 2_000_000)
 DOWNLOAD_KEEP_HOURS = env_int("DOWNLOAD_KEEP_HOURS", 24)
 DOWNLOAD_MAX_ACTIVE_JOBS = env_int("DOWNLOAD_MAX_ACTIVE_JOBS", 4)
 
+# Server-side tile cache (webgis/lib/tilecache.py): public tiles of versioned URLs, on disk.
+# TILE_CACHE=0 turns it off; the directory defaults to MEDIA_ROOT/tilecache. Old versions go on
+# publish; `manage.py tilecache_prune` (e.g. from cron) also keeps it under TILE_CACHE_MAX_MB.
+TILE_CACHE = env_bool("TILE_CACHE", default=True)
+TILE_CACHE_DIR = env_str("TILE_CACHE_DIR", "")
+TILE_CACHE_MAX_MB = env_int("TILE_CACHE_MAX_MB", 2048)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

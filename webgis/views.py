@@ -1,6 +1,5 @@
 """Project-wide views: health check, the map page and the vector tile endpoints."""
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from deposits.models import Commodity, MemberState, OccurrenceStatus
 from layers.colormaps import COLORMAPS, colormap_stops
 from layers.permissions import access_for
 from layers.raster_selectors import raster_map_config
+from webgis.lib import tilecache
 from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.mvt import TileLayer, all_layers, get_layer, run_tile_query
 from webgis.lib.params import reject_unknown
@@ -70,17 +70,33 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
     except BadRequest as exc:
         return json_error(exc)
     current = tile_layer.version(request.user)
-    body = run_tile_query(sql, params)
+    private = _is_private(tile_layer, request)
+    versioned = request.GET.getlist("v") == [current]
+    # Only the public rendering of a current versioned URL is shared through the tile cache.
+    entry = (
+        tilecache.Entry.for_request(tile_layer.name, current, tile, request.GET)
+        if versioned and not private and tilecache.enabled()
+        else None
+    )
+    body = entry.read() if entry else None
+    if body is None:
+        body = run_tile_query(sql, params)
+        if entry:
+            entry.write(body)
+            # Published in the meantime: the tile may hold data of either version (no pruning
+            # would see it if the publish committed after this render began; see prune_stale).
+            if tile_layer.version(request.user) != current:
+                entry.discard()
     response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)
-    if _is_private(tile_layer, request):
+    if private:
         response["Cache-Control"] = "private, max-age=0"
     elif request.GET.get("v") == current:
         # The URL names the data version, so this exact tile never changes.
         response["Cache-Control"] = IMMUTABLE
     else:
         response["Cache-Control"] = "public, max-age=60"
-    response["ETag"] = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == response["ETag"]:
+    response["ETag"] = '"' + tilecache.etag_of(body) + '"'
+    if request.headers.get("If-None-Match") in (response["ETag"], "W/" + response["ETag"]):
         not_modified = HttpResponse(status=304)
         not_modified["ETag"] = response["ETag"]
         not_modified["Cache-Control"] = response["Cache-Control"]

@@ -127,3 +127,24 @@ def test_restore_refuses_a_file_that_is_not_a_backup(reference_data: None, tmp_p
         archive.add(__file__, arcname="something.py")
     with pytest.raises(CommandError, match=r"not empty|not an AMDIS backup"):
         call_command("restore", str(bogus))
+
+
+def test_the_backup_leaves_out_the_tile_cache(
+    reference_data: None, tmp_path: Path, settings: Any
+) -> None:
+    import tarfile
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.TILE_CACHE_DIR = ""
+    (tmp_path / "media" / "uploads").mkdir(parents=True)
+    (tmp_path / "media" / "uploads" / "kept.txt").write_text("survey file")
+    (tmp_path / "media" / "tilecache" / "occurrences" / "v1").mkdir(parents=True)
+    (tmp_path / "media" / "tilecache" / "occurrences" / "v1" / "0.mvt").write_bytes(b"tile")
+    target = tmp_path / "backup.tar"
+
+    call_command("backup", str(target))
+
+    with tarfile.open(target) as archive:
+        names = archive.getnames()
+    assert "media/uploads/kept.txt" in names
+    assert not any(name.startswith("media/tilecache") for name in names), names

@@ -54,6 +54,11 @@ class Command(BaseCommand):
             raise CommandError(f"{target} exists; choose a new file name.")
         target.parent.mkdir(parents=True, exist_ok=True)
         media = Path(settings.MEDIA_ROOT)
+        from webgis.lib import tilecache
+
+        def tile_cache_dir() -> Path:
+            return Path(tilecache.root()).resolve()
+
         with tempfile.TemporaryDirectory() as work:
             dump = Path(work) / "database.dump"
             result = subprocess.run(
@@ -74,7 +79,17 @@ class Command(BaseCommand):
             with tarfile.open(partial, "w") as archive:
                 archive.add(dump, arcname="database.dump")
                 if media.is_dir():
-                    archive.add(media, arcname="media")
+                    # The tile cache is derived data, rebuilt on demand: never worth archiving.
+                    cache = tile_cache_dir()
+                    archive.add(
+                        media,
+                        arcname="media",
+                        filter=lambda member: (
+                            None
+                            if (media / member.name.partition("/")[2]).resolve() == cache
+                            else member
+                        ),
+                    )
                 data = json.dumps(manifest, indent=2).encode()
                 info = tarfile.TarInfo("manifest.json")
                 info.size = len(data)
