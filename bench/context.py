@@ -10,7 +10,7 @@ from django.db import connection
 
 from bench.config import BENCH_DB, WORK, Profile
 from bench.database import Server as DbServer
-from bench.load import Run
+from bench.load import Run, pgbench
 from bench.log import log
 from bench.procs import PidSource, Server, postgres_pids
 from bench.results_model import Results
@@ -49,6 +49,23 @@ class Bench:
         if server:
             groups["server"] = self.server_pids(server)
         return groups
+
+    def floor(
+        self, scenario: str, script: Path, clients: int, seconds: float
+    ) -> tuple[str, str, Callable[[], Run]]:
+        """The SQL floor as a contender of `interleaved`: the pgbench `script` on the bench
+        database at the same concurrency, with only the database's CPU recorded."""
+        return (
+            scenario,
+            "floor-sql",
+            lambda: pgbench(
+                script=script,
+                clients=clients,
+                seconds=seconds,
+                env=self.pg_env,
+                groups=self.groups(None),
+            ),
+        )
 
     def server_pids(self, name: str) -> PidSource:
         """The processes of a server, with its companions (MapServer's FastCGI processes)."""

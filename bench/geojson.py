@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from bench.config import PORTS, geojson_slug
 from bench.context import Bench
-from bench.load import http_get, http_load, pgbench
+from bench.load import http_get, http_load
 from bench.log import log
 from bench.procs import url
 from bench.profiling import explain, py_spy_under_load
@@ -152,17 +152,7 @@ def _measure(bench: Bench, size: int) -> None:
                     servers=servers,
                 ),
             ),
-            (
-                scenario,
-                "floor-sql",
-                lambda: pgbench(
-                    script=script,
-                    clients=c,
-                    seconds=seconds,
-                    env=bench.pg_env,
-                    groups=bench.groups(None),
-                ),
-            ),
+            bench.floor(scenario, script, c, seconds),
         ],
         params={"concurrency": c, "features": size},
         items={"amdis": size, "drf-gis": size, "floor-sql": size},

@@ -10,7 +10,7 @@ from bench import servers
 from bench.config import POLYGONS_SLUG, PORTS
 from bench.context import Bench
 from bench.data import TileRef, tiles_with_data
-from bench.load import Run, http_get, pgbench, wrk
+from bench.load import Run, http_get, wrk
 from bench.log import log
 from bench.procs import url
 from bench.tiles import layer_version, pgbench_tile_script, tile_path
@@ -133,19 +133,7 @@ def _measure_zoom(bench: Bench, z: int, paths: dict[str, list[str]], script: Pat
         (scenario, server, _wrk_runner(bench, server, server_paths, c, seconds))
         for server, server_paths in paths.items()
     ]
-    contenders.append(
-        (
-            scenario,
-            "floor-sql",
-            lambda: pgbench(
-                script=script,
-                clients=c,
-                seconds=seconds,
-                env=bench.pg_env,
-                groups=bench.groups(None),
-            ),
-        )
-    )
+    contenders.append(bench.floor(scenario, script, c, seconds))
     bench.interleaved(
         scenario, contenders, params={"connections": c, "zoom": z, "tiles": len(paths["amdis"])}
     )

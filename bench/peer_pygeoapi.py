@@ -17,7 +17,7 @@ from bench.config import PEERS_VENV, PORTS, geojson_slug
 from bench.context import Bench
 from bench.database import app_server
 from bench.geojson import floor_sql
-from bench.load import http_get, http_load, pgbench
+from bench.load import http_get, http_load
 from bench.log import log
 from bench.procs import peak_rss_mb, peak_rss_reset, url
 
@@ -258,17 +258,7 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
                     servers=bench.servers["pygeoapi"].pids,
                 ),
             ),
-            (
-                scenario,
-                "floor-sql",
-                lambda: pgbench(
-                    script=script,
-                    clients=c,
-                    seconds=seconds,
-                    env=bench.pg_env,
-                    groups=bench.groups(None),
-                ),
-            ),
+            bench.floor(scenario, script, c, seconds),
         ],
         params={"concurrency": c, "features": size},
         items={"amdis": size, "pygeoapi": size, "floor-sql": size},

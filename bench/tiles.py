@@ -13,7 +13,7 @@ from django.http import QueryDict
 from bench.config import PORTS, SEED
 from bench.context import Bench
 from bench.data import TileRef, tiles_with_data
-from bench.load import http_get, median, pgbench, wrk
+from bench.load import http_get, median, wrk
 from bench.log import log
 from bench.procs import url
 from webgis.lib.mvt import TileLayer
@@ -195,17 +195,7 @@ def _z8_at(bench: Bench, c: int, base: str, paths: list[str], script: Path, coun
                     servers=bench.servers["amdis"].pids,
                 ),
             ),
-            (
-                scenario,
-                "floor-sql",
-                lambda: pgbench(
-                    script=script,
-                    clients=c,
-                    seconds=profile.tile_seconds,
-                    env=bench.pg_env,
-                    groups=bench.groups(None),
-                ),
-            ),
+            bench.floor(scenario, script, c, profile.tile_seconds),
         ],
         params={"connections": c, "tiles": count, "zoom": 8},
     )
