@@ -1,6 +1,7 @@
 """The mineral-occurrence upload target: the same column mapping and row staging as the
 command-line import, with the member state fixed by the uploading survey."""
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import shapely
@@ -8,6 +9,7 @@ from django.db import connection
 
 from deposits.mapping import MappingError, OccurrenceMapping
 from deposits.models import Commodity
+from deposits.occurrence_json import deferred_json
 from deposits.services import (
     STAGING_COLUMNS,
     _commodity_lookup,
@@ -183,6 +185,9 @@ class OccurrenceTarget(Target):
                    %(dataset_id)s, s.source_id, s.refs, s.attributes
             FROM {snapshot} s WHERE NOT s.rejected
         """
+
+    def writing(self, dataset_id: int) -> AbstractContextManager[None]:
+        return deferred_json(dataset_id)
 
     def links_sql(self) -> str:
         return """

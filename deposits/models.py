@@ -149,10 +149,17 @@ class CommodityRank(models.TextChoices):
 
 
 class OccurrenceCommodity(models.Model):
+    # No index of their own: the unique (occurrence, commodity) and the (commodity, occurrence)
+    # indexes below serve both lookups, and every extra index slows a bulk publish.
     occurrence = models.ForeignKey(
-        MineralOccurrence, on_delete=models.CASCADE, related_name="commodity_links"
+        MineralOccurrence,
+        on_delete=models.CASCADE,
+        related_name="commodity_links",
+        db_index=False,
     )
-    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="+")
+    commodity = models.ForeignKey(
+        Commodity, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     rank = models.CharField(max_length=10, choices=CommodityRank.choices)
 
     class Meta:

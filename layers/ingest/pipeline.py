@@ -814,13 +814,13 @@ def _live_delete(target_name: str, dataset: Dataset) -> None:
 def _materialize(target_name: str, dataset: Dataset, snapshot: str) -> int:
     target = target_for(target_name)
     qualified = f'{VERSIONS_SCHEMA}."{snapshot}"'
-    with connection.cursor() as cursor:
+    with target.writing(dataset.pk), connection.cursor() as cursor:
         cursor.execute(
             target.materialize_sql().format(snapshot=qualified), {"dataset_id": dataset.pk}
         )
-        links_sql = getattr(target, "links_sql", None)
-        if links_sql:
-            cursor.execute(links_sql().format(snapshot=qualified))
+        if target.links_sql():
+            cursor.execute(target.links_sql().format(snapshot=qualified))
+    with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {qualified} WHERE NOT rejected")
         (count,) = cursor.fetchone() or (0,)
     return int(count)

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +134,14 @@ class Target:
 
     def materialize_sql(self) -> str:
         raise NotImplementedError
+
+    def links_sql(self) -> str:
+        """Rows of other tables that hang off the features (run after materialize_sql)."""
+        return ""
+
+    def writing(self, dataset_id: int) -> AbstractContextManager[None]:
+        """Around writing a whole dataset to the live table: set-based upkeep of derived rows."""
+        return nullcontext()
 
     def content_columns(self) -> list[str]:
         return [*self.field_names(), "attributes"]

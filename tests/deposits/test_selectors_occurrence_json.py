@@ -1,7 +1,7 @@
 """Each occurrence's stored GeoJSON (deposits_occurrencejson, migration 0003) stays equal to what
 its row and commodities give, after every write path: ORM (the admin), commodity links added,
 changed and removed, a commodity renamed, the CLI import, an upload published, a version
-restored, deletions."""
+restored, deletions; and a bulk write with the triggers deferred (migration 0004)."""
 
 import json
 from pathlib import Path
@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from deposits.mapping import OccurrenceMapping
 from deposits.models import Commodity, MineralOccurrence, OccurrenceCommodity
+from deposits.occurrence_json import deferred_json
 from deposits.selectors import OccurrenceFilters, occurrences_geojson_page
 from deposits.services import demo_occurrences_create, occurrence_import
 from tests.layers.test_uploads import PHL_CSV, post_upload, publish
@@ -152,3 +153,40 @@ def test_uploads_published_and_versions_restored_keep_the_stored_features(
         "copper",
         "gold",
     ]
+
+
+def stored(occurrence_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM deposits_occurrencejson WHERE occurrence_id = %s", [occurrence_id]
+        )
+        return cursor.fetchone() is not None
+
+
+def test_a_deferred_bulk_write_is_built_on_leaving_then_the_triggers_resume(
+    make_occurrence: Any,
+) -> None:
+    first = make_occurrence("A", main=("gold",))
+    dataset = first.dataset
+    with transaction.atomic():
+        with deferred_json(dataset.pk):
+            second = make_occurrence("B", dataset=dataset, main=("copper",), secondary=("gold",))
+            # Inside, the INSERT triggers stood aside: nothing written for B yet.
+            assert not stored(second.pk)
+        assert stale() == []
+        props = feature(second.pk)["properties"]
+        assert [c["code"] for c in props["commodities"]] == ["copper", "gold"]
+        # After the block the triggers do their work again, in the same transaction.
+        third = make_occurrence("C", main=("silver",))
+        assert stored(third.pk) and stale() == []
+        # Updates and deletes were never deferred.
+        with deferred_json(dataset.pk):
+            MineralOccurrence.objects.filter(pk=first.pk).update(name="A renamed")
+            assert stale() == []
+    assert feature(first.pk)["properties"]["name"] == "A renamed"
+
+
+def test_a_deferred_bulk_write_needs_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connections["default"], "in_atomic_block", False)
+    with pytest.raises(RuntimeError, match="needs a transaction"), deferred_json(1):
+        pass
