@@ -178,16 +178,18 @@ def markdown(data: dict[str, Any]) -> str:
         for m in data["measurements"]
         if m["cpu_cores"].get("other", 0.0) > 0.3
     ]
+    # A copy: the report is written again after every scenario, from the same data.
+    notes = list(data["notes"])
     if noisy:
         worst = max(noisy, key=lambda n: n[2])
-        data["notes"].append(
+        notes.append(
             f"Other work on the machine took more than 0.3 cores in {len(noisy)} of"
             f" {len(data['measurements'])} measurements (up to {worst[2]:.2f} cores, in"
             f" {worst[0]} / {worst[1]}): those figures are lower than on a quiet machine, and"
             " ratios between servers measured minutes apart carry that noise."
         )
-    if data["notes"]:
-        out += ["", "## Notes", ""] + [f"- {n}" for n in data["notes"]]
+    if notes:
+        out += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     if data["skipped"]:
         out += ["", "## Not measured in this run", ""]
         out += [f"- **{s['scenario']}**: {s['reason']}" for s in data["skipped"]]
