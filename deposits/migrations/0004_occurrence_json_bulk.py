@@ -36,10 +36,11 @@ OCCURRENCES = _function_only(previous.OCCURRENCE_TRIGGER)
 LINKS = _function_only(previous.LINK_TRIGGER)
 
 # What the deferred triggers left undone: every occurrence of the dataset, head and commodity
-# list, in one pass (a grouped join, not a lookup per row).
+# list, in one pass (a grouped join, not a lookup per row). The sort and the hash of a million
+# links fit in 256 MB: with the default 4 MB they spill to disk (1M rows: 13 s, 9 s without).
 BUILD = f"""
 CREATE FUNCTION deposits_occurrencejson_build(dataset bigint) RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE sql SET work_mem = '256MB' AS $$
   WITH written AS (
     INSERT INTO deposits_occurrencejson (occurrence_id, head, commodities)
     SELECT t.id, deposits_occurrence_head(t), coalesce(g.list, '[]')

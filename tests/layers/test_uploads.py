@@ -659,3 +659,38 @@ def test_a_full_disk_while_processing_fails_cleanly(
     assert "disk space" in upload.error_message
     assert upload.staging_table == ""
     assert not Dataset.objects.exists()
+
+
+def test_other_names_and_multipoints_are_published_as_the_occurrence_needs_them(
+    editor_phl: Client, anonymous: Client, phl_survey: Any
+) -> None:
+    """Publishing skips the per-row work for rows that need none (no other names, a plain
+    point): the rows that do need it must still get it."""
+    rows = (
+        "name,aliases,lon,lat,commodity\n"
+        'Tampakan,"Tampakan East, Tampakan Copper",125.05,6.48,Cu\n'
+        "Didipio,,121.46,16.33,Au\n"
+    )
+    publish(editor_phl, post_upload(editor_phl, phl_survey, "a.csv", rows.encode(), "occurrences"))
+    tampakan = MineralOccurrence.objects.get(name="Tampakan")
+    assert tampakan.other_names == ["Tampakan East", "Tampakan Copper"]
+    assert MineralOccurrence.objects.get(name="Didipio").other_names == []
+
+    multipoint = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "Twin pits", "commodity": "Au"},
+                "geometry": {"type": "MultiPoint", "coordinates": [[121.0, 15.0], [121.2, 15.0]]},
+            }
+        ],
+    }
+    upload = post_upload(
+        editor_phl, phl_survey, "b.geojson", json.dumps(multipoint).encode(), "occurrences"
+    )
+    publish(editor_phl, upload)
+    twin = MineralOccurrence.objects.get(name="Twin pits")
+    assert twin.geom.geom_type == "Point"
+    assert 121.0 <= twin.geom.x <= 121.2 and twin.geom.y == pytest.approx(15.0)
+    assert "Twin pits" in api_names(anonymous)
