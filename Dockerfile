@@ -27,4 +27,6 @@ RUN SECRET_KEY=build-only DATABASE_URL=postgis://build@localhost/build python ma
 USER amdis
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["gunicorn", "webgis.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]
+# Granian's WSGI interface: 4 processes × 4 request threads. Headers whose names hold "_" reach
+# the app as if spelt with "-": the proxy in front must drop them (nginx does by default).
+CMD ["granian", "--interface", "wsgi", "webgis.wsgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--blocking-threads", "4", "--respawn-failed-workers", "--access-log"]

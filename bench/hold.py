@@ -1,8 +1,9 @@
 """Load held (issue 9): 60 s at 64 connections on the tile and GeoJSON endpoints with zero failed
 requests; then, past saturation, every request is answered (503 + Retry-After) instead of hanging.
 
-Run with `make load` (or `python -m bench.hold [--seconds N]`); the server is a gunicorn of this
-checkout on the loopback address, over the demo data of the database in DATABASE_URL."""
+Run with `make load` (or `python -m bench.hold [--seconds N]`); the server is a Granian (WSGI)
+server of this checkout on the loopback address, over the demo data of the database in
+DATABASE_URL."""
 
 import argparse
 import http.client
@@ -67,16 +68,18 @@ def start_server(port: int, **env_extra: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, SECURE_SSL_REDIRECT="0", SECURE_COOKIES="0", **env_extra)
     server = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "gunicorn"),
+            str(Path(sys.executable).parent / "granian"),
+            "--interface",
+            "wsgi",
             "webgis.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
             "--workers",
             "2",
-            "--threads",
+            "--blocking-threads",
             "8",
-            "--timeout",
-            "60",
             "--backlog",
             "2048",
         ],
@@ -204,7 +207,7 @@ def main() -> None:
     lines = [
         "# Load held and saturation (issue 9)",
         "",
-        f"{args.seconds} s at {args.connections} connections (wrk, 1 thread), gunicorn 2 workers × 8 threads, demo data.",
+        f"{args.seconds} s at {args.connections} connections (wrk, 1 thread), Granian 2 workers × 8 blocking threads, demo data.",
         "",
         "| scenario | requests | req/s | p50 ms | p99 ms | failed (errors, non-2xx, timeouts) |",
         "|---|---:|---:|---:|---:|---:|",

@@ -187,7 +187,7 @@ def _download_memory(bench: Bench, size: int) -> None:
             "unit": "MB",
             "limit": RSS_LIMIT_MB,
             "met": peak < RSS_LIMIT_MB,
-            "detail": f"VmHWM of the largest gunicorn process; {start_mb:.0f} MB after start-up."
+            "detail": f"VmHWM of the largest web server process; {start_mb:.0f} MB after start-up."
             f" {'; '.join(seen)}",
         }
     )

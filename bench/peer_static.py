@@ -2,7 +2,7 @@
 (webgis/lib/tilecache.py: a WSGI fast path in front of Django reads the file) against nginx
 serving the same tiles as static files, with AMDIS rendering live (cache off) for reference.
 
-The cached AMDIS is a second gunicorn with the same workers × threads as the live one, its
+The cached AMDIS is a second Granian server with the same workers × threads as the live one, its
 cache turned on and emptied at start, then warmed by requesting every tile once."""
 
 from collections.abc import Callable

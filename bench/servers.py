@@ -19,7 +19,7 @@ from bench.procs import Server, url
 def amdis(
     database_url: str, *, tile_cache: bool = False, name: str = "amdis", port: int = PORTS["amdis"]
 ) -> Server:
-    """AMDIS (and the DRF baseline, in the same process) under gunicorn, as `make run` serves it.
+    """AMDIS (and the DRF baseline, in the same process) under Granian, as `make run` serves it.
 
     The tile cache is off (every tile rendered live) unless `tile_cache`: only the cached-tiles
     scenario turns it on, in a server of its own with its own, emptied, cache folder.
@@ -30,18 +30,22 @@ def amdis(
     return Server(
         name=name,
         argv=[
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            str(ROOT / ".venv" / "bin" / "granian"),
+            "--interface",
+            "wsgi",
             "webgis.wsgi:application",
-            "--bind",
-            f"{HOST}:{port}",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
             "--workers",
             str(WORKERS),
-            "--threads",
+            "--blocking-threads",
             str(THREADS),
-            "--timeout",
-            "600",
             "--backlog",
             "2048",
+            "--log-level",
+            "warning",
         ],
         ready_url=url(port, "/healthz"),
         env={
@@ -246,7 +250,7 @@ def mapserver(libpq: dict[str, str]) -> tuple[Server, Server]:
     """MapServer's mapserv under spawn-fcgi behind nginx, as MapServer is usually deployed.
 
     mapserv handles one request per process, so it gets WORKERS × THREADS processes: as many
-    requests in flight as AMDIS's gunicorn workers × threads.
+    requests in flight as AMDIS's workers × threads.
     """
     work = WORK / "mapserver"
     work.mkdir(parents=True, exist_ok=True)

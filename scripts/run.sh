@@ -30,8 +30,11 @@ fi
 "$PY" manage.py db_worker --interval 0.5 &
 worker_pid=$!
 log "AMDIS is at http://127.0.0.1:${PORT:-8000}/  (map: /map/, API: /api/occurrences/). Ctrl-C stops it."
-"$VENV/bin/gunicorn" webgis.wsgi:application \
-  --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-4}" \
-  --access-logfile - --timeout 60 &
+# Granian (Rust HTTP server, WSGI interface): WEB_WORKERS processes of WEB_THREADS request threads
+# each, as gunicorn's gthread workers had. It has no per-request timeout: the database statement
+# timeout and the load shedding (MAX_CONCURRENT_REQUESTS) bound a request instead.
+"$VENV/bin/granian" --interface wsgi webgis.wsgi:application \
+  --host 127.0.0.1 --port "${PORT:-8000}" --workers "${WEB_WORKERS:-2}" \
+  --blocking-threads "${WEB_THREADS:-4}" --respawn-failed-workers --access-log &
 server_pid=$!
 wait "$server_pid"

@@ -1,5 +1,7 @@
 """The WSGI application: Django, behind the tile cache's fast path (webgis/lib/tilecache.py),
-which answers public requests for cached tiles from disk without entering Django."""
+which answers public requests for cached tiles from disk without entering Django, and behind
+the filter that keeps the server's environment variables out of requests (webgis/lib/wsgienv.py).
+"""
 
 import os
 
@@ -9,5 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webgis.settings")
 django_application = get_wsgi_application()
 
 from webgis.lib.tilecache import TileCacheApp  # noqa: E402  (needs the settings configured)
+from webgis.lib.wsgienv import WithoutProcessEnvironment  # noqa: E402
 
-application = TileCacheApp(django_application)
+application = WithoutProcessEnvironment(TileCacheApp(django_application))
