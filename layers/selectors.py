@@ -24,13 +24,14 @@ def dataset_visibility_where(*, user: Any, column: str = "t.dataset_id") -> Wher
 
 
 def data_version() -> str:
-    """A short hash that changes whenever any dataset is published, withdrawn or re-versioned.
+    """A short hash that changes whenever any dataset is published, withdrawn or re-versioned,
+    or has its features edited directly (`revision`, counted by triggers: migration 0003).
 
     Tile URLs carry it, so caches can keep tiles forever and never serve stale ones.
     """
     sql = (
-        "SELECT coalesce(string_agg(id || ':' || version || ':' || is_published::int, ','"
-        " ORDER BY id), '') FROM layers_dataset"
+        "SELECT coalesce(string_agg(id || ':' || version || ':' || revision || ':'"
+        " || is_published::int, ',' ORDER BY id), '') FROM layers_dataset"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)

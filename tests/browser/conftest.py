@@ -8,12 +8,14 @@ suite expects is loaded again once a module is done.
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.db import connection
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from deposits.models import MemberState, MineralOccurrence
@@ -87,18 +89,42 @@ def _new_page(browser: Browser, viewport: dict[str, int]) -> Iterator[Page]:
     )
     yield page
     context.close()
+    _wait_for_the_live_server()
     if errors:
         pytest.fail("JavaScript errors on the page: " + "; ".join(errors))
 
 
+def _wait_for_the_live_server(seconds: float = 10.0) -> None:
+    """Waits until no other connection is inside a query or a transaction on the test database.
+
+    A closed page may leave the live server finishing a request (a tile, a page of features);
+    the flush after the test truncates every table, and the two took their locks in opposite
+    orders: a deadlock at teardown (CI, once in ~10 runs). Gone once the request is done.
+    """
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                """SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()
+                     AND state IN ('active', 'idle in transaction')"""
+            )
+            (busy,) = cursor.fetchone() or (0,)
+            if not busy:
+                return
+            time.sleep(0.05)
+
+
+# Both ask for `transactional_db`, so they are torn down (the page closed, the server quiet)
+# before its flush, whatever order a test names its fixtures in.
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, transactional_db: None) -> Iterator[Page]:
     """A desktop-sized page; the test fails if the page throws a JavaScript error."""
     yield from _new_page(browser, DESKTOP)
 
 
 @pytest.fixture
-def phone_page(browser: Browser) -> Iterator[Page]:
+def phone_page(browser: Browser, transactional_db: None) -> Iterator[Page]:
     yield from _new_page(browser, PHONE)
 
 

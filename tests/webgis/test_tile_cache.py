@@ -46,10 +46,17 @@ def cache_files() -> list[Path]:
 
 
 def delete_all_occurrences() -> None:
-    """Changes the data without changing its version: only a cached tile still shows it."""
+    """Changes the data without changing its version: only a cached tile still shows it.
+
+    (A delete counts as an edit and changes the version: the count is put back.)"""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT id, revision FROM layers_dataset")
+        counts = cursor.fetchall()
         cursor.execute("DELETE FROM deposits_occurrencecommodity")
         cursor.execute("DELETE FROM deposits_mineraloccurrence")
+        cursor.executemany(
+            "UPDATE layers_dataset SET revision = %s WHERE id = %s", [(r, i) for i, r in counts]
+        )
 
 
 class Answer:
