@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from bench.config import GEOJSON_SIZES, POINTS_SLUG, POLYGONS_SLUG, SEED, geojson_slug
 from bench.log import log
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"  # 5: stored GeoJSON built after generating
 CENTRES = 50
 CLUSTERED_SHARE = 0.7
 REGION = (92.0, -11.0, 142.0, 29.0)  # lon/lat box of the uniform 30 %
@@ -261,8 +261,16 @@ def points_generate(*, count: int) -> None:
     _execute(
         "SELECT setval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'), %s)", [count]
     )
+    # The triggers that store each occurrence's GeoJSON were off (replica role): build it in
+    # one pass per dataset, as a bulk publish does (deposits.occurrence_json).
+    started = time.monotonic()
+    _execute("TRUNCATE deposits_occurrencejson")
+    for dataset in datasets.values():
+        _execute("SELECT deposits_occurrencejson_build(%s)", [dataset])
+    log(f"  stored GeoJSON built in {time.monotonic() - started:.1f} s")
     _execute("ANALYZE deposits_mineraloccurrence")
     _execute("ANALYZE deposits_occurrencecommodity")
+    _execute("ANALYZE deposits_occurrencejson")
 
 
 _LITHOLOGIES = (
