@@ -7,7 +7,6 @@ wall time and peak memory (Python allocations and the process's peak RSS).
 """
 
 import os
-import resource
 import tempfile
 import time
 import tracemalloc
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from affine import Affine
+
+from bench.procs import peak_rss_mb
 
 SIDE = 1000
 LAYERS = 5
@@ -73,7 +74,7 @@ def main() -> None:
     finished = time.perf_counter()
     _, python_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_peak_mb = peak_rss_mb([os.getpid()])  # VmHWM: ru_maxrss survives exec (peer_ingest)
     total = finished - started
     print(
         f"cells: {SIDE} x {SIDE}, evidence layers: {LAYERS} x {CLASSES} classes, deposits: {DEPOSITS}"
