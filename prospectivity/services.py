@@ -10,6 +10,7 @@ import numpy as np
 import rasterio
 from django.conf import settings
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as raster_copy
@@ -33,14 +34,19 @@ def max_cells() -> int:
 
 
 def data_state(*, user: Any) -> tuple[str, bool]:
-    """A hash of every dataset the user may see, with its version; and whether any is unpublished."""
+    """A hash of every dataset the user may see, with its version and its count of direct edits
+    (`revision`, kept by triggers: layers migration 0003), so a run over data edited in place is
+    not served from the cache; and whether any is unpublished."""
     import hashlib
 
     rows = list(
-        datasets_visible(user=user).order_by("id").values_list("id", "version", "is_published")
+        datasets_visible(user=user)
+        .annotate(revision=RawSQL("layers_dataset.revision", []))
+        .order_by("id")
+        .values_list("id", "version", "revision", "is_published")
     )
-    text = ";".join(f"{i}:{v}:{int(p)}" for i, v, p in rows)
-    return hashlib.sha256(text.encode()).hexdigest(), any(not p for _, _, p in rows)
+    text = ";".join(f"{i}:{v}.{r}:{int(p)}" for i, v, r, p in rows)
+    return hashlib.sha256(text.encode()).hexdigest(), any(not p for *_, p in rows)
 
 
 def _raster_for(item: dict[str, Any], index: int, *, user: Any) -> RasterLayer:

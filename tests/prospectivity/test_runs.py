@@ -12,6 +12,7 @@ import rasterio
 from django.conf import settings
 from django.test import Client
 
+from deposits.models import MineralOccurrence
 from layers.models import Dataset, DatasetKind
 from prospectivity.models import ProspectivityRun, RunStatus
 from prospectivity.services import prospectivity_map_publish
@@ -65,6 +66,21 @@ def test_the_same_recipe_returns_the_cached_run(anonymous: Client, world: Any) -
     assert again.status_code == 200
     assert again.json()["id"] == first["id"] and again.json()["cached"] is True
     assert ProspectivityRun.objects.count() == 1
+
+
+def test_an_occurrence_edited_in_place_means_a_new_run(anonymous: Client, world: Any) -> None:
+    """A direct edit (the admin) changes no dataset version, only its revision: the cached run,
+    made over the old data, must not be served for it."""
+    first = post(anonymous, recipe()).json()
+    occurrence = MineralOccurrence.objects.order_by("id").first()
+    assert occurrence is not None
+    occurrence.name = f"{occurrence.name} (checked)"
+    occurrence.save()
+
+    again = post(anonymous, recipe())
+
+    assert again.json()["id"] != first["id"] and again.json()["cached"] is False
+    assert ProspectivityRun.objects.count() == 2
 
 
 def test_the_exported_recipe_remakes_an_identical_raster(anonymous: Client, world: Any) -> None:
