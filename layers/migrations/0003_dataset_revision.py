@@ -22,56 +22,42 @@ FEATURE_TABLES = [
     "layers_vectorfeature",
 ]
 
-REVISE = """
-CREATE FUNCTION layers_dataset_revise() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF current_setting('amdis.occurrence_json', true) = 'deferred' THEN
-    RETURN NULL;
-  END IF;
-  IF TG_OP = 'TRUNCATE' THEN
-    UPDATE layers_dataset SET revision = revision + 1;
-  ELSIF TG_OP = 'INSERT' THEN
-    UPDATE layers_dataset SET revision = revision + 1
-    WHERE id IN (SELECT dataset_id FROM new_rows);
-  ELSIF TG_OP = 'DELETE' THEN
-    UPDATE layers_dataset SET revision = revision + 1
-    WHERE id IN (SELECT dataset_id FROM old_rows);
-  ELSE
-    UPDATE layers_dataset SET revision = revision + 1
-    WHERE id IN (SELECT dataset_id FROM new_rows UNION SELECT dataset_id FROM old_rows);
-  END IF;
-  RETURN NULL;
-END
-$$;
 
--- Commodity links: the dataset is the occurrence's.
-CREATE FUNCTION layers_dataset_revise_links() RETURNS trigger
+def _revise_function(name: str, datasets_of: str, on_truncate: str) -> str:
+    """A trigger function counting an edit for each dataset whose rows the statement touched.
+
+    `datasets_of` is a query for the dataset ids of a transition table named by `{rows}`."""
+    new, old = datasets_of.format(rows="new_rows"), datasets_of.format(rows="old_rows")
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('amdis.occurrence_json', true) = 'deferred' THEN
     RETURN NULL;
   END IF;
   IF TG_OP = 'TRUNCATE' THEN
-    UPDATE layers_dataset SET revision = revision + 1 WHERE kind = 'occurrences';
+    UPDATE layers_dataset SET revision = revision + 1 {on_truncate};
   ELSIF TG_OP = 'INSERT' THEN
-    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN (
-      SELECT o.dataset_id FROM deposits_mineraloccurrence o
-      WHERE o.id IN (SELECT occurrence_id FROM new_rows));
+    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN ({new});
   ELSIF TG_OP = 'DELETE' THEN
-    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN (
-      SELECT o.dataset_id FROM deposits_mineraloccurrence o
-      WHERE o.id IN (SELECT occurrence_id FROM old_rows));
+    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN ({old});
   ELSE
-    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN (
-      SELECT o.dataset_id FROM deposits_mineraloccurrence o
-      WHERE o.id IN (SELECT occurrence_id FROM new_rows
-                     UNION SELECT occurrence_id FROM old_rows));
+    UPDATE layers_dataset SET revision = revision + 1 WHERE id IN ({new} UNION {old});
   END IF;
   RETURN NULL;
 END
 $$;
 """
+
+
+REVISE = _revise_function("layers_dataset_revise", "SELECT dataset_id FROM {rows}", "")
+# Commodity links: the dataset is the occurrence's.
+REVISE += _revise_function(
+    "layers_dataset_revise_links",
+    "SELECT o.dataset_id FROM deposits_mineraloccurrence o"
+    " WHERE o.id IN (SELECT occurrence_id FROM {rows})",
+    "WHERE kind = 'occurrences'",
+)
 
 
 def _triggers(table: str, function: str) -> str:
