@@ -818,8 +818,9 @@ def _materialize(target_name: str, dataset: Dataset, snapshot: str) -> int:
         cursor.execute(
             target.materialize_sql().format(snapshot=qualified), {"dataset_id": dataset.pk}
         )
-        if target.links_sql():
-            cursor.execute(target.links_sql().format(snapshot=qualified))
+        links_sql = target.links_sql()
+        if links_sql:
+            cursor.execute(links_sql.format(snapshot=qualified))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {qualified} WHERE NOT rejected")
         (count,) = cursor.fetchone() or (0,)

@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -40,6 +40,7 @@ from django.core.signals import setting_changed
 from django.http import QueryDict
 
 from webgis.lib.tiles import Tile
+from webgis.lib.wsgienv import Environ, StartResponse, WsgiApp
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,6 @@ _TILE_PATH = re.compile(
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _TRASH = ".trash-"
 _TEMP = ".tmp-"
-
-StartResponse = Callable[..., Any]
-Environ = dict[str, Any]
 
 
 def enabled() -> bool:
@@ -577,7 +575,7 @@ def _close(fd: int) -> None:
 class TileCacheApp:
     """WSGI middleware: cached public tiles straight from disk, everything else to `app`."""
 
-    def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]]) -> None:
+    def __init__(self, app: WsgiApp) -> None:
         self.app = app
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
