@@ -27,20 +27,25 @@ def drf_path(size: int) -> str:
     return f"/bench/drf/occurrences/?dataset={geojson_slug(size)}&page_size={size}"
 
 
-def floor_sql(stream: Any) -> list[str]:
-    """A page's statements with literal parameters, as the floor runs them: the count, then
-    every feature of the page aggregated into one value (`count`, the features as text)."""
+def floor_sql(stream: Any, *, whole: bool) -> list[str]:
+    """A page's statements with literal parameters, as the app runs them, the features
+    aggregated into one value (`count`, the features as text). `whole`: the page in one
+    statement with its count (FeatureStream.whole); otherwise the count, then the page
+    (FeatureStream.chunks, for pages sent as they are read)."""
     from deposits.selectors import NO_PARALLEL
 
     with connection.cursor() as cursor:
         count = cursor.mogrify(stream.count_sql, stream.count_params).decode()
         page = cursor.mogrify(stream.sql, stream.params).decode()
-    # As the app runs them (FeatureStream): without parallel workers.
-    return [
-        NO_PARALLEL.strip().removesuffix(";").replace("SET LOCAL", "SET"),
-        count,
-        f"SELECT count(*), string_agg(feature, ',') FROM ({page}) page",
-    ]
+    # As the app runs them: without parallel workers.
+    no_parallel = NO_PARALLEL.strip().removesuffix(";").replace("SET LOCAL", "SET")
+    if whole:
+        return [
+            no_parallel,
+            f"SELECT count(*), string_agg(feature, ','), max(matched) FROM (SELECT page.feature,"
+            f" ({count}) AS matched FROM ({page}) page ORDER BY page.id) p",
+        ]
+    return [no_parallel, count, f"SELECT count(*), string_agg(feature, ',') FROM ({page}) page"]
 
 
 def floor_statements(size: int) -> list[str]:
@@ -49,7 +54,7 @@ def floor_statements(size: int) -> list[str]:
 
     filters = occurrence_filters_parse(QueryDict(f"dataset={geojson_slug(size)}"))
     stream = occurrences_geojson_stream(filters=filters, user=AnonymousUser(), limit=size, offset=0)
-    return floor_sql(stream)
+    return floor_sql(stream, whole=True)
 
 
 def _features(body: bytes) -> list[dict[str, Any]]:
@@ -114,7 +119,7 @@ def _measure(bench: Bench, size: int) -> None:
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
     with connection.cursor() as cursor:
         cursor.execute(statements[-1])
-        (returned, _) = cursor.fetchone() or (0, "")
+        (returned, *_) = cursor.fetchone() or (0, "")
     results.check(
         f"{scenario}: the floor SQL returns the same page",
         returned == size,
@@ -181,12 +186,17 @@ def _measure(bench: Bench, size: int) -> None:
             f" {efficiency:.1f}×, under the {target:.0f}× target (profile below)."
         )
     if missed:
+        profile_seconds = max(5.0, seconds)
         py_spy_under_load(
             bench,
             server="amdis",
-            url=url(port, amdis_path(size)),
-            concurrency=c,
-            seconds=max(5.0, seconds),
+            seconds=profile_seconds,
             title=f"AMDIS /api/occurrences/ {scenario} (py-spy)",
+            load=lambda: http_load(
+                url=url(port, amdis_path(size)),
+                concurrency=c,
+                seconds=profile_seconds,
+                groups={},
+            ),
         )
         explain(bench, title=f"The SQL of /api/occurrences/ {scenario}", statements=statements)

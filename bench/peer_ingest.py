@@ -36,6 +36,7 @@ from bench.context import Bench
 from bench.load import Run
 from bench.log import log
 from bench.procs import CpuMeter, peak_rss_mb
+from bench.profiling import stage_profile
 
 OGR_TABLE = "bench_ingest_ogr"
 INGEST_STATE = "IDN"  # the uploading survey's member state; the points are generated inside it
@@ -432,7 +433,7 @@ def run(bench: Bench) -> None:
             results.measurement(
                 scenario, "amdis", params={"rows": rows}, items_per_request=rows
             ).runs.append(run_amdis)
-            results.ratio(
+            ratio = results.ratio(
                 f"{scenario}: AMDIS upload ÷ ogr2ogr (rows/s)",
                 scenario,
                 "amdis",
@@ -440,6 +441,10 @@ def run(bench: Bench) -> None:
                 "ogr2ogr",
                 target=0.5,
             )
+            if ratio is not None and ratio.met is False:
+                stage_profile(
+                    bench, title=f"AMDIS upload {scenario}, stage by stage", figures=figures
+                )
             results.check(
                 f"{scenario}: worker peak RSS under 1 GB",
                 figures["peak_rss_mb"] < 1024,

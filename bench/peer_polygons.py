@@ -13,10 +13,18 @@ from bench.data import TileRef, tiles_with_data
 from bench.load import Run, http_get, wrk
 from bench.log import log
 from bench.procs import url
-from bench.tiles import layer_version, pgbench_tile_script, tile_path
+from bench.profiling import explain, py_spy_under_load
+from bench.tiles import layer_version, pgbench_tile_script, tile_path, tile_sql
 
 TIPG_COLLECTION = "public.layers_geologicalunit"
 TIPG_QUERY = "geom-column=geom_3857&properties=name,lithology,age"
+
+
+# Issue 8's targets for live polygon tiles: at every zoom >= 2x TiPg and >= 1x MapServer;
+# >= 0.5x the SQL floor from z8 on.
+PEER_TARGETS = {"tipg": 2.0, "mapserver": 1.0}
+FLOOR_TARGET = 0.5
+FLOOR_TARGET_FROM_ZOOM = 8
 
 
 def tipg_path(tile: TileRef) -> str:
@@ -82,6 +90,7 @@ def run(bench: Bench, *, with_mapserver: bool = False) -> None:
                 geological_units, z, tiles, bench.work_dir("pgbench") / f"polygons-z{z}.sql"
             )
             _measure_zoom(bench, z, paths, script)
+            _profile_if_missed(bench, z, paths["amdis"], tile_sql(geological_units, *_xyz(tiles)))
     finally:
         for name in ("tipg", "mapserver", "mapserv"):
             bench.stop(name)
@@ -139,8 +148,50 @@ def _measure_zoom(bench: Bench, z: int, paths: dict[str, list[str]], script: Pat
     )
     for peer in paths:
         if peer != "amdis":
-            results.ratio(f"polygons z{z}: AMDIS ÷ {peer}", scenario, "amdis", scenario, peer)
-    results.ratio(f"polygons z{z}: AMDIS ÷ SQL floor", scenario, "amdis", scenario, "floor-sql")
+            results.ratio(
+                f"polygons z{z}: AMDIS ÷ {peer}",
+                scenario,
+                "amdis",
+                scenario,
+                peer,
+                target=PEER_TARGETS[peer],
+            )
+    results.ratio(
+        f"polygons z{z}: AMDIS ÷ SQL floor",
+        scenario,
+        "amdis",
+        scenario,
+        "floor-sql",
+        target=FLOOR_TARGET if z >= FLOOR_TARGET_FROM_ZOOM else None,
+    )
+
+
+def _xyz(tiles: list[TileRef]) -> tuple[int, int, int]:
+    """The tile with the most features: the one whose SQL is explained."""
+    densest = max(tiles, key=lambda t: t.rows)
+    return densest.z, densest.x, densest.y
+
+
+def _profile_if_missed(bench: Bench, z: int, paths: list[str], sql: str) -> None:
+    """A missed target at this zoom: py-spy over AMDIS under the same load, and the SQL."""
+    missed = [
+        r for r in bench.results.ratios if r.name.startswith(f"polygons z{z}: ") and r.met is False
+    ]
+    if not missed:
+        return
+    c = bench.profile.polygon_connections
+    seconds = max(5.0, bench.profile.polygon_seconds)
+    names = ", ".join(r.name.split(": ", 1)[1] for r in missed)
+    py_spy_under_load(
+        bench,
+        server="amdis",
+        seconds=seconds,
+        title=f"AMDIS polygon tiles z{z} ({names} missed; py-spy)",
+        load=lambda: wrk(
+            base_url=url(PORTS["amdis"], ""), paths=paths, connections=c, seconds=seconds, groups={}
+        ),
+    )
+    explain(bench, title=f"The SQL of the densest z{z} polygon tile", statements=[sql])
 
 
 def _wrk_runner(

@@ -20,6 +20,7 @@ from bench.geojson import floor_sql
 from bench.load import http_get, http_load
 from bench.log import log
 from bench.procs import peak_rss_mb, peak_rss_reset, url
+from bench.profiling import explain, py_spy_under_load
 
 RSS_LIMIT_MB = 300.0
 PYGEOAPI_TARGET = 10.0
@@ -37,6 +38,7 @@ def _floor_script(bench: Bench, size: int) -> tuple[Any, list[str]]:
     from django.contrib.auth.models import AnonymousUser
     from django.http import QueryDict
 
+    from catalogue.api import STREAM_ABOVE
     from catalogue.collections import collection_get
     from catalogue.filters import features_where
     from catalogue.selectors import features_stream
@@ -47,7 +49,7 @@ def _floor_script(bench: Bench, size: int) -> tuple[Any, list[str]]:
         raise RuntimeError(f"no collection {geojson_slug(size)}")
     where = features_where(QueryDict(), collection=collection, user=user)
     stream = features_stream(collection=collection, user=user, where=where, limit=size, offset=0)
-    statements = floor_sql(stream)
+    statements = floor_sql(stream, whole=size <= STREAM_ABOVE)
     script = bench.work_dir("pgbench") / f"pygeoapi-floor-{size}.sql"
     script.write_text("".join(s.rstrip().rstrip(";") + ";\n" for s in statements))
     return script, statements
@@ -225,7 +227,7 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
     script, statements = _floor_script(bench, size)
     with connection.cursor() as cursor:
         cursor.execute(statements[-1])
-        (returned, _) = cursor.fetchone() or (0, "")
+        (returned, *_) = cursor.fetchone() or (0, "")
     results.check(
         f"{scenario}: the floor SQL returns the same page", returned == size, f"{returned} features"
     )
@@ -263,7 +265,7 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
         params={"concurrency": c, "features": size},
         items={"amdis": size, "pygeoapi": size, "floor-sql": size},
     )
-    results.ratio(
+    peer_ratio = results.ratio(
         f"{scenario}: AMDIS ÷ pygeoapi (features/s)",
         scenario,
         "amdis",
@@ -271,7 +273,7 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
         "pygeoapi",
         target=PYGEOAPI_TARGET,
     )
-    results.ratio(
+    floor_ratio = results.ratio(
         f"{scenario}: AMDIS ÷ SQL floor (features/s)",
         scenario,
         "amdis",
@@ -279,3 +281,15 @@ def _measure(bench: Bench, size: int, dataset_id: int) -> None:
         "floor-sql",
         target=FLOOR_TARGET,
     )
+    if any(r is not None and r.met is False for r in (peer_ratio, floor_ratio)):
+        profile_seconds = max(5.0, seconds)
+        py_spy_under_load(
+            bench,
+            server="amdis",
+            seconds=profile_seconds,
+            title=f"AMDIS OGC API items {scenario} (py-spy)",
+            load=lambda: http_load(
+                url=amdis_url, concurrency=c, seconds=profile_seconds, groups={}
+            ),
+        )
+        explain(bench, title=f"The SQL of the items page {scenario}", statements=statements)

@@ -3,6 +3,7 @@ load, summarised per function, and EXPLAIN ANALYZE of the SQL it runs."""
 
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,6 @@ from django.db import connection
 
 from bench.config import PEERS_VENV, ROOT
 from bench.context import Bench
-from bench.load import http_load
 from bench.log import log
 
 PY_SPY = PEERS_VENV / "bin" / "py-spy"
@@ -68,8 +68,10 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
 
 
 def py_spy_under_load(
-    bench: Bench, *, server: str, url: str, seconds: float, title: str, concurrency: int
+    bench: Bench, *, server: str, seconds: float, title: str, load: Callable[[], object]
 ) -> None:
+    """py-spy over `server`'s workers while `load` (the scenario's own load, for `seconds`)
+    runs; the summary goes into the report's profiles."""
     if not PY_SPY.exists():
         bench.results.notes.append(f"{title}: py-spy is not installed, no profile.")
         return
@@ -99,7 +101,7 @@ def py_spy_under_load(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    http_load(url=url, concurrency=concurrency, seconds=seconds, groups={})
+    load()
     _, err = spy.communicate(timeout=seconds + 60)
     if spy.returncode != 0 or not out.exists():
         bench.results.notes.append(f"{title}: py-spy failed: {err.decode()[-300:]}")
@@ -130,5 +132,29 @@ def explain(bench: Bench, *, title: str, statements: list[str], lines: int = 45)
             + "; ".join(t.strip() for t in timing),
             "top": [p[:160] for p in plan[:lines]],
             "tool": "EXPLAIN ANALYZE",
+        }
+    )
+
+
+def stage_profile(bench: Bench, *, title: str, figures: dict[str, Any]) -> None:
+    """Where an upload's time goes: wall seconds per pipeline stage and its slowest SQL. The
+    work is in PostgreSQL, where a Python profiler sees only the wait, and a profiler attached
+    to the timed run would slow it: the pipeline times its own stages instead."""
+    total = float(figures["seconds"])
+    stages = sorted(figures["stages_s"].items(), key=lambda kv: -kv[1])
+    lines = [f"{seconds:7.1f} s {100 * seconds / total:5.1f}%  {name}" for name, seconds in stages]
+    lines.append(f"{figures['commit_s']:7.1f} s {100 * figures['commit_s'] / total:5.1f}%  commit")
+    lines += ["slowest SQL statements (s):"]
+    lines += [f"{seconds:7.1f}  {sql[:140]}" for seconds, sql in figures["slowest_sql"][:10]]
+    bench.results.profiles.append(
+        {
+            "title": title,
+            "summary": (
+                f"{total:.1f} s from upload to published: checked in {figures['process_s']:.1f} s,"
+                f" published in {figures['publish_s']:.1f} s (of which the commit, with the"
+                f" deferred foreign-key checks of every row, {figures['commit_s']:.1f} s)."
+            ),
+            "top": lines,
+            "tool": "stage timer and SQL timer of bench/peer_ingest.py",
         }
     )

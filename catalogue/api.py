@@ -414,10 +414,11 @@ def _timestamp() -> str:
 def _items_json(
     request: HttpRequest, collection: Collection, where: Any, limit: int, offset: int
 ) -> HttpResponse | StreamingHttpResponse:
-    """Features read through a server-side cursor, as bytes. Pages over STREAM_ABOVE features
-    are sent while they are read, one batch at a time (the web process holds one batch,
+    """Features as bytes, never decoded. Pages over STREAM_ABOVE features are sent while they
+    are read from a server-side cursor, one batch at a time (the web process holds one batch,
     whatever the page size): their counts and links come after the features (JSON members have
-    no order). Either way the counts are of the same snapshot as the features."""
+    no order). Smaller pages are read in one statement. Either way the counts are of the same
+    snapshot as the features."""
     stream = features_stream(
         collection=collection, user=request.user, where=where, limit=limit, offset=offset
     )
@@ -447,7 +448,7 @@ def _items_json(
     if limit > STREAM_ABOVE:
         response = StreamingHttpResponse(body(), content_type=GEOJSON)
     else:
-        features = b"".join(stream.chunks())
+        features = stream.whole()
         head = json.dumps({"type": "FeatureCollection", **members()})
         response = HttpResponse(
             head[:-1].encode() + b',"features":[' + features + b"]}", content_type=GEOJSON
@@ -772,7 +773,7 @@ def tile(
     if layer is None:
         raise NotFound(f"The collection {found.id} has no vector tiles.")
     sql, params = layer.tile_sql(parsed, query, request.user)
-    body = run_tile_query(sql, params)
+    body, _ = run_tile_query(sql, params)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     if access_for(request.user).is_restricted_viewer:
         cache_control = "private, max-age=0"

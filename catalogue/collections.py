@@ -8,6 +8,7 @@ built only from these declarations; values from a request only ever travel as pa
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db import connection
 
@@ -355,5 +356,15 @@ def collection_get(*, collection_id: str, user: Any) -> Collection | None:
         slug = collection_id[len(DATASET_PREFIX) :]
     elif collection_id in RESERVED_IDS:
         return None
-    dataset = _datasets_with_features(user).filter(slug=slug).first()
-    return _dataset_collection(dataset, _member_state_codes()) if dataset else None
+    # The member states' codes (the queryable's values) come with the dataset: one query.
+    dataset = (
+        _datasets_with_features(user)
+        .filter(slug=slug)
+        .annotate(
+            member_state_codes=ArraySubquery(MemberState.objects.order_by("code").values("code"))
+        )
+        .first()
+    )
+    if dataset is None:
+        return None
+    return _dataset_collection(dataset, tuple(dataset.member_state_codes))

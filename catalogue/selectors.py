@@ -71,7 +71,7 @@ def features_stream(
     table = collection.source.table
     full = dataset_visibility_where(user=user) & where
     return FeatureStream(
-        sql=f"SELECT {_feature_sql(collection)} FROM {table} t WHERE {full.sql}"
+        sql=f"SELECT {_feature_sql(collection)} AS feature, t.id FROM {table} t WHERE {full.sql}"
         " ORDER BY t.id LIMIT %s OFFSET %s",
         params=[*full.params, limit, offset],
         count_sql=f"SELECT count(*) FROM {table} t WHERE {full.sql}",

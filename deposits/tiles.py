@@ -6,11 +6,11 @@ from django.http import QueryDict
 
 from deposits.selectors import (
     FILTER_PARAMS,
+    MEMBER_STATES_STATE_SQL,
     OCCURRENCE_TABLE,
-    member_states_version,
     occurrence_filters_parse,
 )
-from layers.selectors import data_version, dataset_visibility_where
+from layers.selectors import DATA_STATE_SQL, dataset_visibility_where
 from webgis.lib.mvt import (
     SqlParams,
     TileLayer,
@@ -45,8 +45,8 @@ class OccurrenceTileLayer(TileLayer):
             tile=tile,
         )
 
-    def version(self, user: Any) -> str:
-        return data_version()
+    def version_sql(self) -> str:
+        return DATA_STATE_SQL
 
     def allowed_params(self) -> set[str]:
         return {"v", *FILTER_PARAMS}
@@ -66,8 +66,8 @@ class MemberStateTileLayer(TileLayer):
         )
         return sql, params
 
-    def version(self, user: Any) -> str:
-        return member_states_version()
+    def version_sql(self) -> str:
+        return MEMBER_STATES_STATE_SQL
 
 
 occurrences = register(

@@ -1,6 +1,5 @@
 """Reads about datasets, including the one rule for who may see what."""
 
-import hashlib
 from typing import Any
 
 from django.db import connection
@@ -8,7 +7,7 @@ from django.db.models import QuerySet
 
 from layers.models import Dataset
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
-from webgis.lib.mvt import Where
+from webgis.lib.mvt import Where, state_version
 
 
 def datasets_visible(*, user: Any) -> QuerySet[Dataset]:
@@ -23,17 +22,20 @@ def dataset_visibility_where(*, user: Any, column: str = "t.dataset_id") -> Wher
     return Where(f"{column} IN ({subquery})", params)
 
 
+# The state of every dataset: it changes whenever one is published, withdrawn or re-versioned,
+# or has its features edited directly (`revision`, counted by triggers: migration 0003).
+DATA_STATE_SQL = (
+    "SELECT coalesce(string_agg(id || ':' || version || ':' || revision || ':'"
+    " || is_published::int, ',' ORDER BY id), '') FROM layers_dataset"
+)
+
+
 def data_version() -> str:
-    """A short hash that changes whenever any dataset is published, withdrawn or re-versioned,
-    or has its features edited directly (`revision`, counted by triggers: migration 0003).
+    """A short hash of DATA_STATE_SQL.
 
     Tile URLs carry it, so caches can keep tiles forever and never serve stale ones.
     """
-    sql = (
-        "SELECT coalesce(string_agg(id || ':' || version || ':' || revision || ':'"
-        " || is_published::int, ',' ORDER BY id), '') FROM layers_dataset"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(DATA_STATE_SQL)
         (state,) = cursor.fetchone() or ("",)
-    return hashlib.sha256(state.encode()).hexdigest()[:12]
+    return state_version(state)

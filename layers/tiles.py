@@ -5,7 +5,7 @@ from typing import Any
 from django.http import QueryDict
 
 from layers.models import Dataset, DatasetKind
-from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from layers.selectors import DATA_STATE_SQL, dataset_visibility_where, datasets_visible
 from webgis.lib.mvt import SqlParams, TileLayer, Where, feature_tile_sql, register, register_source
 from webgis.lib.params import parse_choices
 from webgis.lib.tiles import Tile
@@ -38,8 +38,8 @@ class GeologicalUnitTileLayer(TileLayer):
             geometry_family="polygon",
         )
 
-    def version(self, user: Any) -> str:
-        return data_version()
+    def version_sql(self) -> str:
+        return DATA_STATE_SQL
 
     def allowed_params(self) -> set[str]:
         return {"v", "dataset"}
@@ -58,8 +58,8 @@ class StructureTileLayer(TileLayer):
             geometry_family="line",
         )
 
-    def version(self, user: Any) -> str:
-        return data_version()
+    def version_sql(self) -> str:
+        return DATA_STATE_SQL
 
     def allowed_params(self) -> set[str]:
         return {"v", "dataset"}
@@ -105,8 +105,8 @@ class VectorDatasetTileLayer(TileLayer):
             # No fast geometry path: a generic dataset may mix kinds (its type is a first-row guess).
         )
 
-    def version(self, user: Any) -> str:
-        return data_version()
+    def version_sql(self) -> str:
+        return DATA_STATE_SQL
 
 
 VECTOR_PREFIX = "dataset-"

@@ -96,7 +96,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL"),
-        engine="django.contrib.gis.db.backends.postgis",
+        engine="webgis.db",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )

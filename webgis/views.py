@@ -69,22 +69,25 @@ def vector_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
         sql, params = tile_layer.tile_sql(tile, request.GET, request.user)
     except BadRequest as exc:
         return json_error(exc)
-    current = tile_layer.version(request.user)
     private = _is_private(tile_layer, request)
-    versioned = request.GET.getlist("v") == [current]
-    # Only the public rendering of a current versioned URL is shared through the tile cache.
+    requested = request.GET.getlist("v")
+    # Public renderings of versioned URLs are shared through the tile cache. Its WSGI fast path
+    # (tilecache.TileCacheApp) answers most hits before Django; this serves the rest the same
+    # way: a stored tile is of the version it is filed under.
     entry = (
-        tilecache.Entry.for_request(tile_layer.name, current, tile, request.GET)
-        if versioned and not private and tilecache.enabled()
+        tilecache.Entry.for_request(tile_layer.name, requested[0], tile, request.GET)
+        if len(requested) == 1 and not private and tilecache.enabled()
         else None
     )
     body = entry.read() if entry else None
-    if body is None:
-        body = run_tile_query(sql, params)
-        if entry:
+    if body is not None:
+        current = requested[0]
+    else:
+        body, current = run_tile_query(sql, params, version_sql=tile_layer.version_sql())
+        if entry and current == requested[0]:
             entry.write(body)
-            # Published in the meantime: the tile may hold data of either version (no pruning
-            # would see it if the publish committed after this render began; see prune_stale).
+            # Published in the meantime: the tile is of the version it is filed under (one
+            # snapshot), but that version's folder may be pruned already (see prune_stale).
             if tile_layer.version(request.user) != current:
                 entry.discard()
     response = HttpResponse(body, content_type=MVT_CONTENT_TYPE)

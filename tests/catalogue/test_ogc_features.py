@@ -127,6 +127,27 @@ def test_an_empty_streamed_page_is_valid_json(
     assert (doc["features"], doc["numberReturned"], doc["numberMatched"]) == ([], 0, 3)
 
 
+def test_a_page_past_the_end_still_counts_the_matches(anonymous: Client, world: World) -> None:
+    """A held page reads its count from its rows; past the end there is none to read it from."""
+    response = anonymous.get(
+        "/ogc/collections/phl-mines/items", {"limit": 5, "offset": 1000}, **JSON
+    )
+    assert not response.streaming
+    doc = response.json()
+    assert (doc["features"], doc["numberReturned"], doc["numberMatched"]) == ([], 0, 3)
+
+
+def test_a_held_page_is_one_statement_after_the_collection(
+    anonymous: Client, world: World, django_assert_num_queries: Any
+) -> None:
+    """The collection (with the member states' codes) and then the page with its count."""
+    anonymous.get("/ogc/collections/phl-mines/items", **JSON)  # warm the per-process caches
+    with django_assert_num_queries(2) as captured:
+        doc = anonymous.get("/ogc/collections/phl-mines/items", {"limit": 2}, **JSON).json()
+    assert (doc["numberReturned"], doc["numberMatched"]) == (2, 3)
+    assert "count(*)" in captured.captured_queries[-1]["sql"]
+
+
 def test_last_page_has_no_next_link(anonymous: Client, world: World) -> None:
     doc = _get(anonymous, "/ogc/collections/phl-mines/items", limit=2, offset=2)
     assert "next" not in {link["rel"] for link in doc["links"]}

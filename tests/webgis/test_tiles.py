@@ -170,6 +170,25 @@ def test_a_versioned_tile_url_is_cached_forever(anonymous: Client, make_occurren
     assert again.status_code == 304
 
 
+@pytest.mark.parametrize("layer", ["occurrences", "geological-units", "member-states"])
+def test_a_tile_and_its_version_are_read_in_one_statement(
+    anonymous: Client,
+    make_occurrence,
+    layer: str,
+    django_assert_num_queries: Any,
+    settings: Any,
+) -> None:
+    """One snapshot: the version a tile is served under is the version of the data in it
+    (and one round trip on the busiest path)."""
+    make_occurrence()
+    version = json.loads(anonymous.get(f"/tiles/{layer}.json").content)["data_version"]
+    settings.TILE_CACHE = False  # a cache write checks the version once more
+    with django_assert_num_queries(1):
+        response = anonymous.get(f"/tiles/{layer}/4/13/7.mvt?v={version}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
 def test_publishing_changes_the_tile_version(
     anonymous: Client, make_occurrence, make_dataset
 ) -> None:
