@@ -7,15 +7,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from bench.config import PEERS_VENV, ROOT
 from bench.context import Bench
 from bench.log import log
 
 PY_SPY = PEERS_VENV / "bin" / "py-spy"
-# The frame that stands for "waiting for PostgreSQL" in a Django request (it calls psycopg2).
-_DB_FRAME = "_execute (django/db/backends/utils.py)"
+# The frames that stand for "waiting for PostgreSQL" in a Django request: the cursor's
+# execute, and the wrapper around its other calls to psycopg2 (fetchmany of a server-side
+# cursor, when a large page is sent as it is read).
+_DB_FRAMES = (
+    "_execute (django/db/backends/utils.py)",
+    "DatabaseErrorWrapper.__call__.<locals>.inner (django/db/utils.py)",
+)
+# A sample is inside a request when it is in Django's request handling or in Granian's call of
+# the WSGI application, which also iterates the body of a streamed response (after
+# get_response has returned).
+_REQUEST_MARKERS = ("get_response", "_runner (granian/wsgi.py")
 
 
 def _frame_name(frame: str) -> str:
@@ -40,12 +49,12 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
     database = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit() or "get_response" not in stack:
+        if not count_text.isdigit() or not any(m in stack for m in _REQUEST_MARKERS):
             continue  # idle worker threads waiting for a connection
         count = int(count_text)
         total += count
         frames = [_frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
-        if any(f.endswith(_DB_FRAME) for f in frames):
+        if any(f.endswith(_DB_FRAMES) for f in frames):
             database += count
         for name in set(frames):
             inclusive[name] += count
@@ -62,7 +71,7 @@ def summarise_collapsed(path: Path, *, top: int = 14) -> tuple[str, list[str]]:
     lines += [f"{100 * n / total:5.1f}%  {name}" for name, n in leaf.most_common(top // 2)]
     summary = (
         f"{total} samples inside requests; {100 * database / total:.0f}% of request time is"
-        " spent waiting for PostgreSQL (Django's cursor `_execute`), the rest in Python."
+        " spent waiting for PostgreSQL (in Django's cursor calls), the rest in Python."
     )
     return summary, lines
 
@@ -118,10 +127,16 @@ def py_spy_under_load(
 
 
 def explain(bench: Bench, *, title: str, statements: list[str], lines: int = 45) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the last statement (the one that builds the response)."""
-    with connection.cursor() as cursor:
+    """EXPLAIN (ANALYZE, BUFFERS) of the last statement (the one that builds the response),
+    after the ones before it (the settings the app runs it with, such as no parallel workers),
+    in a transaction rolled back after, so no setting outlives it."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements[:-1]:
+            if statement.lstrip().upper().startswith("SET "):
+                cursor.execute(statement)
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statements[-1])
         plan: list[Any] = [row[0] for row in cursor.fetchall()]
+        transaction.set_rollback(True)
     timing = [
         p for p in plan if p.startswith(("Planning Time", "Execution Time", "JIT", "  Timing"))
     ]

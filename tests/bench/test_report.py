@@ -9,7 +9,7 @@ import pytest
 
 from bench import peer_polygons
 from bench.config import FULL
-from bench.profiling import stage_profile
+from bench.profiling import stage_profile, summarise_collapsed
 from bench.report import markdown
 from bench.results_model import Ratio, Results
 
@@ -72,3 +72,26 @@ def test_only_a_zoom_with_a_missed_polygon_target_is_profiled(
     assert profiled == []
     peer_polygons._profile_if_missed(bench, 14, ["/t"], "SELECT 14")  # type: ignore[arg-type]
     assert profiled == ["AMDIS polygon tiles z14 (AMDIS ÷ tipg missed; py-spy)", "SELECT 14"]
+
+
+def test_a_streamed_response_is_profiled_while_its_body_is_sent(tmp_path: Path) -> None:
+    """Granian iterates a streamed body after get_response has returned: those samples are
+    request time too, and a server-side cursor's fetches are time spent waiting for PostgreSQL."""
+    runner = "process 1:granian;_callback_wrapper.<locals>._runner (granian/wsgi.py:62)"
+    view = (
+        f"{runner};WSGIHandler.__call__ (django/core/handlers/wsgi.py:122);"
+        "BaseHandler.get_response (django/core/handlers/base.py:140);items (catalogue/api.py:461)"
+    )
+    body = f"{runner};_items_json.<locals>.body (catalogue/api.py:444)"
+    collapsed = tmp_path / "profile.txt"
+    collapsed.write_text(
+        f"{view};CursorWrapper._execute (django/db/backends/utils.py:105) 10\n"
+        f"{view} 10\n"
+        f"{body};FeatureStream.chunks (deposits/selectors.py:294);"
+        "DatabaseErrorWrapper.__call__.<locals>.inner (django/db/utils.py:98) 70\n"
+        f"{body};FeatureStream.chunks (deposits/selectors.py:298) 10\n"
+        "process 1:granian;Thread.run (threading.py:982) 500\n"
+    )
+    summary, lines = summarise_collapsed(collapsed)
+    assert summary.startswith("100 samples inside requests; 80% of request time")
+    assert " 80.0%  _items_json.<locals>.body (catalogue/api.py)" in lines
