@@ -169,11 +169,15 @@ class OccurrenceTarget(Target):
             geom,
         ]
 
-    def materialize_sql(self) -> str:
-        # Two statements: in one, the INSERT would not see the ids the UPDATE assigns.
+    def ids_sql(self) -> str:
+        # Rows staged now draw their ids as COPY writes them (staging_ddl); this is for
+        # snapshots kept from before that, whose rows have none yet.
         return """
             UPDATE {snapshot} SET occurrence_id = nextval(pg_get_serial_sequence('deposits_mineraloccurrence', 'id'))
-            WHERE NOT rejected AND occurrence_id IS NULL;
+            WHERE NOT rejected AND occurrence_id IS NULL"""
+
+    def materialize_sql(self) -> str:
+        return """
             INSERT INTO deposits_mineraloccurrence (
                 id, name, other_names, member_state_id, province, geom, deposit_type, status,
                 resource_mt, grades, reporting_code, resource_date, location_accuracy,

@@ -1,11 +1,14 @@
 """Reads about datasets, including the one rule for who may see what."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
-from layers.models import Dataset
+from layers.models import Dataset, DatasetVersion
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where, state_version
 
@@ -39,3 +42,32 @@ def data_version() -> str:
         cursor.execute(DATA_STATE_SQL)
         (state,) = cursor.fetchone() or ("",)
     return state_version(state)
+
+
+RESTORE_TASK = "layers.tasks.version_restore_task"
+
+
+@dataclass(frozen=True)
+class VersionRestores:
+    running: list[int]  # version numbers queued or being restored
+    failed: int | None  # the version whose restore failed since the last change, if any
+
+
+def version_restores(dataset: Dataset) -> VersionRestores:
+    """Restores of this dataset in the job queue (jobs run inline in tests leave no record)."""
+    numbers = dict(dataset.versions.values_list("pk", "number"))
+    jobs = DBTaskResult.objects.filter(
+        task_path=RESTORE_TASK, args_kwargs__args__0__in=list(numbers)
+    ).order_by("-enqueued_at")
+    running = [
+        numbers[job.args_kwargs["args"][0]]
+        for job in jobs.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+    ]
+    latest: DatasetVersion | None = dataset.versions.order_by("-number").first()
+    failure = jobs.filter(status=TaskResultStatus.FAILED)
+    if latest is not None:
+        failure = failure.filter(finished_at__gt=latest.created_at)
+    failed = failure.first()
+    return VersionRestores(
+        running=running, failed=numbers[failed.args_kwargs["args"][0]] if failed else None
+    )

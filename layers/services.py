@@ -334,10 +334,21 @@ def upload_discard(*, user: Any, upload: Upload) -> None:
     pipeline.upload_discard(upload, actor=user)
 
 
-def version_restore(*, user: Any, version: DatasetVersion) -> DatasetVersion:
+def version_restore_request(*, user: Any, version: DatasetVersion) -> None:
+    """Queues the restore: reloading a large version takes longer than a request may wait."""
+    from layers.selectors import version_restores
+    from layers.tasks import version_restore_task
+
     if not can_edit_dataset(user, version.dataset):
         raise PermissionDenied("Only editors of this dataset's member state can restore versions.")
-    return pipeline.version_restore(version, actor=user)
+    if version.number == version.dataset.version:
+        raise ValidationError(f"Version {version.number} is already the current version.")
+    running = version_restores(version.dataset).running
+    if running:
+        raise ValidationError(
+            f"Version {running[0]} is being restored; wait for it to finish, then try again."
+        )
+    version_restore_task.enqueue(version.pk, getattr(user, "pk", None))
 
 
 def uploads_visible(*, user: Any) -> Any:

@@ -4,7 +4,7 @@
 from django_tasks import task
 
 from layers.ingest import pipeline
-from layers.models import Upload, UploadStatus
+from layers.models import DatasetVersion, Upload, UploadStatus
 
 
 @task()
@@ -30,3 +30,14 @@ def upload_publish_task(upload_id: str, actor_id: int | None) -> None:
             error_message=f"Publishing failed ({type(exc).__name__}); nothing changed. Try again.",
         )
         raise
+
+
+@task()
+def version_restore_task(version_id: int, actor_id: int | None) -> None:
+    """Restoring reloads a whole version into the live tables: a job, like publishing. A failure
+    rolls the restore back; the versions page reports it from the job's result."""
+    from django.contrib.auth import get_user_model
+
+    version = DatasetVersion.objects.select_related("dataset").get(pk=version_id)
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    pipeline.version_restore(version, actor=actor)

@@ -25,6 +25,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.permissions import access_for, can_edit_dataset, can_use_uploads, dataset_visibility_q
+from layers.selectors import version_restores
 
 PREVIEW_LIMIT = 5000
 
@@ -265,6 +266,7 @@ def dataset_versions(request: HttpRequest, slug: str) -> HttpResponse:
             "versions": versions,
             "comparison": comparison,
             "can_edit": can_edit_dataset(request.user, dataset),
+            "restores": version_restores(dataset),
         },
     )
     response["Cache-Control"] = "private, max-age=0"
@@ -276,8 +278,15 @@ def dataset_versions(request: HttpRequest, slug: str) -> HttpResponse:
 def dataset_version_restore(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     dataset = _visible_dataset(request, slug)
     version = get_object_or_404(DatasetVersion, dataset=dataset, number=number)
-    restored = services.version_restore(user=request.user, version=version)
-    messages.success(request, f"Version {number} restored as version {restored.number}.")
+    try:
+        services.version_restore_request(user=request.user, version=version)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Restoring version {number}: it becomes version {dataset.version + 1} when done.",
+        )
     return redirect("dataset-versions", slug=dataset.slug)
 
 

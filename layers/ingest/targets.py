@@ -132,6 +132,10 @@ class Target:
             values.append(text)
         return values
 
+    def ids_sql(self) -> str:
+        """Ids the live rows need before materialize_sql can insert them ("" for none)."""
+        return ""
+
     def materialize_sql(self) -> str:
         raise NotImplementedError
 

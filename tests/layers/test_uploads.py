@@ -457,6 +457,33 @@ def test_a_failed_publish_changes_nothing(
     assert second.status == UploadStatus.READY
 
 
+def test_publishing_is_not_bound_by_the_web_statement_timeout(
+    editor_phl: Client, phl_survey: Any, editor_phl_user: Any
+) -> None:
+    """A million-row publish runs longer than a web request may: the job lifts the limit for
+    its own transaction only, and the connection's limit is back once it ends."""
+    upload = post_upload(
+        editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences"
+    )
+    seen: list[str] = []
+
+    def inside() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+        raise RuntimeError("stop before commit")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '30s'")
+    with pytest.raises(RuntimeError):
+        pipeline.upload_publish(upload, actor=editor_phl_user, fail_before_commit=inside)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        after = cursor.fetchone()[0]
+    assert seen == ["0"]
+    assert after == "30s"
+
+
 def test_versions_are_listed_compared_and_restored(
     editor_phl: Client, anonymous: Client, phl_survey: Any
 ) -> None:

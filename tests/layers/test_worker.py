@@ -164,3 +164,70 @@ def test_a_worker_killed_while_publishing_publishes_nothing(
         "Didipio",
         "Tampakan",
     ]
+
+
+def two_versions(editor: Any, organisation: Any) -> Any:
+    """A dataset published twice (v1: Tampakan and Didipio; v2: Siana only), jobs run inline."""
+    first = new_upload(editor, organisation)
+    pipeline.upload_process(str(first.pk))
+    pipeline.upload_publish(Upload.objects.get(pk=first.pk), actor=editor)
+    second = services.upload_create(
+        user=editor,
+        organisation=organisation,
+        file=SimpleUploadedFile("b.csv", b"name,lon,lat,commodity\nSiana,125.9,9.7,Au\n"),
+        target="occurrences",
+        dataset=Upload.objects.get(pk=first.pk).dataset,
+    )
+    pipeline.upload_process(str(second.pk))
+    pipeline.upload_publish(Upload.objects.get(pk=second.pk), actor=editor)
+    return Upload.objects.get(pk=first.pk).dataset
+
+
+def test_a_restore_runs_in_the_worker_and_the_page_follows_it(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any, client: Any
+) -> None:
+    dataset = two_versions(editor_phl_user, phl_survey)
+    client.force_login(editor_phl_user)
+    versions_page = f"/datasets/{dataset.slug}/versions/"
+
+    response = client.post(f"{versions_page}1/restore", follow=True)
+    # The request only queued the job: nothing restored yet, and the page says what is going on.
+    assert "Restoring version 1: it becomes version 3 when done." in response.content.decode()
+    assert b'id="restore-running"' in response.content
+    assert b'http-equiv="refresh"' in response.content
+    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == ["Siana"]
+    again = client.post(f"{versions_page}1/restore", follow=True)
+    assert "Version 1 is being restored; wait for it to finish" in again.content.decode()
+
+    worker(batch=True).wait(timeout=120)
+
+    dataset.refresh_from_db()
+    assert dataset.version == 3
+    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == [
+        "Didipio",
+        "Tampakan",
+    ]
+    page = client.get(versions_page).content
+    assert b'id="restore-running"' not in page and b'id="restore-failed"' not in page
+    current = client.post(f"{versions_page}3/restore", follow=True)
+    assert "Version 3 is already the current version." in current.content.decode()
+
+
+def test_a_failed_restore_changes_nothing_and_the_page_says_so(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any, client: Any
+) -> None:
+    dataset = two_versions(editor_phl_user, phl_survey)
+    client.force_login(editor_phl_user)
+    client.post(f"/datasets/{dataset.slug}/versions/1/restore")
+    snapshot = dataset.versions.get(number=1).snapshot_table
+    with connection.cursor() as cursor:  # the version's rows are lost before the job runs
+        cursor.execute(f'DROP TABLE {pipeline.VERSIONS_SCHEMA}."{snapshot}"')
+
+    worker(batch=True).wait(timeout=120)
+
+    dataset.refresh_from_db()
+    assert dataset.version == 2
+    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == ["Siana"]
+    page = client.get(f"/datasets/{dataset.slug}/versions/").content
+    assert b'id="restore-failed"' in page and b"Restoring version 1 failed" in page
+    assert b'id="restore-running"' not in page
