@@ -13,6 +13,8 @@ from webgis.lib.tiles import Tile
 
 def _dataset_where(query: QueryDict, user: Any) -> Where:
     """`?dataset=<slug>,...`: one dataset's features (slugs the user may see; others are a 400)."""
+    if not query.get("dataset"):
+        return Where()  # most tile requests: no queryset to build for them
     slugs = parse_choices(
         query,
         "dataset",
