@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from layers.models import Dataset, DatasetVersion
+from layers.models import Dataset
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where, state_version
 
@@ -44,9 +44,6 @@ def data_version() -> str:
     return state_version(state)
 
 
-RESTORE_TASK = "layers.tasks.version_restore_task"
-
-
 @dataclass(frozen=True)
 class VersionRestores:
     running: list[int]  # version numbers queued or being restored
@@ -55,19 +52,23 @@ class VersionRestores:
 
 def version_restores(dataset: Dataset) -> VersionRestores:
     """Restores of this dataset in the job queue (jobs run inline in tests leave no record)."""
-    numbers = dict(dataset.versions.values_list("pk", "number"))
+    from layers.tasks import version_restore_task
+
+    versions = {
+        pk: (number, created)
+        for pk, number, created in dataset.versions.values_list("pk", "number", "created_at")
+    }
     jobs = DBTaskResult.objects.filter(
-        task_path=RESTORE_TASK, args_kwargs__args__0__in=list(numbers)
+        task_path=version_restore_task.module_path, args_kwargs__args__0__in=list(versions)
     ).order_by("-enqueued_at")
     running = [
-        numbers[job.args_kwargs["args"][0]]
+        versions[job.args_kwargs["args"][0]][0]
         for job in jobs.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
     ]
-    latest: DatasetVersion | None = dataset.versions.order_by("-number").first()
     failure = jobs.filter(status=TaskResultStatus.FAILED)
-    if latest is not None:
-        failure = failure.filter(finished_at__gt=latest.created_at)
+    if versions:  # only a failure since the latest version counts: a later change supersedes it
+        failure = failure.filter(finished_at__gt=max(c for _, c in versions.values()))
     failed = failure.first()
     return VersionRestores(
-        running=running, failed=numbers[failed.args_kwargs["args"][0]] if failed else None
+        running=running, failed=versions[failed.args_kwargs["args"][0]][0] if failed else None
     )

@@ -153,6 +153,15 @@ def failpoint(stage: str) -> None:
         time.sleep(3600)
 
 
+def _lift_statement_timeout() -> None:
+    """For jobs: the web's statement timeout (settings) is for requests, and reading a big file
+    or loading and checking a million rows at commit takes longer. Inside a transaction the
+    limit is lifted until it ends; in autocommit (the worker) for the worker's connection."""
+    scope = "LOCAL " if connection.in_atomic_block else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET {scope}statement_timeout = 0")
+
+
 def _progress(upload: Upload, stage: str, percent: int, message: str) -> None:
     """Written outside any long transaction so the page's progress bar sees it at once."""
     Upload.objects.filter(pk=upload.pk).update(
@@ -211,9 +220,7 @@ def upload_process(upload_id: str) -> None:
         status=UploadStatus.RUNNING, attempts=upload.attempts + 1, error_code="", error_message=""
     )
     upload.status = UploadStatus.RUNNING
-    with connection.cursor() as cursor:
-        # Jobs may run for minutes on big files: the web's statement timeout is for requests.
-        cursor.execute("SET statement_timeout = 0")
+    _lift_statement_timeout()
     _drop_staging(upload)
     # Inside a caller's transaction (inline jobs), a savepoint lets a failure be recorded;
     # the worker runs in autocommit, so progress updates are visible while it works.
@@ -862,10 +869,7 @@ def upload_publish(
     upload: Upload, *, actor: Any, fail_before_commit: Callable[[], None] | None = None
 ) -> DatasetVersion:
     """Publishes a checked upload as the dataset's next version, in one transaction."""
-    with connection.cursor() as cursor:
-        # A job, not a request: loading a million rows into the live tables and checking their
-        # foreign keys at commit takes longer than the web's statement timeout (30 s).
-        cursor.execute("SET LOCAL statement_timeout = 0")
+    _lift_statement_timeout()
     upload = Upload.objects.select_for_update().get(pk=upload.pk)
     if upload.status not in {UploadStatus.READY, UploadStatus.PUBLISHING}:
         raise ValueError(
@@ -942,8 +946,7 @@ def _extra_columns(target_name: str) -> list[str]:
 @transaction.atomic
 def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
     """Makes an earlier version current again, as a new version (history is never rewritten)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 0")  # a job, as upload_publish
+    _lift_statement_timeout()
     dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)
     number = dataset.version + 1
     snapshot = _snapshot_name(dataset, number)
