@@ -32,8 +32,17 @@ def floor_sql(stream: Any, *, whole: bool) -> list[str]:
     aggregated into one value (`count`, the features as text). `whole`: the page in one
     statement with its count (FeatureStream.whole); otherwise the count, then the page
     (FeatureStream.chunks, for pages sent as they are read)."""
+    from catalogue.blocks import BlockStream
     from deposits.selectors import NO_PARALLEL
 
+    if isinstance(stream, BlockStream):
+        # The blocks' statement as the app runs it; a middle block (no `ends` read) is full.
+        with connection.cursor() as cursor:
+            page = cursor.mogrify(stream.page_sql, stream.params).decode()
+        return [
+            f"SELECT sum(coalesce(cardinality(page.ends), {stream.size})),"
+            f" string_agg(page.features, ','), max(page.matched) FROM ({page}) page"
+        ]
     with connection.cursor() as cursor:
         count = cursor.mogrify(stream.count_sql, stream.count_params).decode()
         page = cursor.mogrify(stream.sql, stream.params).decode()

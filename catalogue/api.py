@@ -45,6 +45,7 @@ TMS_ID = "WebMercatorQuad"
 MAX_OFFSET = 10_000_000
 # JSON pages of more features than this are streamed (StreamingHttpResponse).
 STREAM_ABOVE = 2_000
+UNFILTERED_PARAMS = frozenset({"f", "limit", "offset"})
 REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -412,7 +413,12 @@ def _timestamp() -> str:
 
 
 def _items_json(
-    request: HttpRequest, collection: Collection, where: Any, limit: int, offset: int
+    request: HttpRequest,
+    collection: Collection,
+    where: Any,
+    limit: int,
+    offset: int,
+    unfiltered: bool,
 ) -> HttpResponse | StreamingHttpResponse:
     """Features as bytes, never decoded. Pages over STREAM_ABOVE features are sent while they
     are read from a server-side cursor, one batch at a time (the web process holds one batch,
@@ -420,7 +426,12 @@ def _items_json(
     no order). Smaller pages are read in one statement. Either way the counts are of the same
     snapshot as the features."""
     stream = features_stream(
-        collection=collection, user=request.user, where=where, limit=limit, offset=offset
+        collection=collection,
+        user=request.user,
+        where=where,
+        limit=limit,
+        offset=offset,
+        unfiltered=unfiltered,
     )
 
     def members() -> dict[str, Any]:
@@ -465,10 +476,17 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingH
     fmt = _output_format(request)
     limit, offset = _page_limits(request)
     where = features_where(request.GET, collection=found, user=request.user)
+    # Paging only, no filter: a published dataset's page comes from its feature blocks.
+    unfiltered = set(request.GET) <= UNFILTERED_PARAMS
     if fmt == "json":
-        return _items_json(request, found, where, limit, offset)
+        return _items_json(request, found, where, limit, offset, unfiltered)
     page = features_page(
-        collection=found, user=request.user, where=where, limit=limit, offset=offset
+        collection=found,
+        user=request.user,
+        where=where,
+        limit=limit,
+        offset=offset,
+        unfiltered=unfiltered,
     )
     href = f"{_base(request)}/collections/{found.id}/items"
     links = _items_links(

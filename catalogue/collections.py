@@ -334,6 +334,11 @@ def _datasets_with_features(user: Any) -> Any:
     )
 
 
+def dataset_collection(dataset: Dataset) -> Collection | None:
+    """The collection of one dataset, whoever may see it (the caller checks)."""
+    return _dataset_collection(dataset, _member_state_codes())
+
+
 def collections_visible(*, user: Any) -> list[Collection]:
     """The aggregate first, then one collection per dataset layer the user may see."""
     states = _member_state_codes()

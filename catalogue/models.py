@@ -4,6 +4,7 @@ the job worker; identical requests (same data version, filters and viewer) share
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -58,3 +59,32 @@ class DownloadJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in {DownloadStatus.QUEUED, DownloadStatus.RUNNING}
+
+
+class FeatureBlock(models.Model):
+    """A run of consecutive features of one published dataset, as the items API sends them.
+
+    A dataset's features, ordered by id, are cut into blocks of `block_size`; `features` holds a
+    block's GeoJSON Feature texts joined by commas (built by PostGIS, catalogue.blocks) and
+    `ends` the byte offset where each feature ends. An unfiltered page of the OGC API is then
+    a few block reads and at most two byte slices, instead of one index lookup and one JSON
+    build per feature. Blocks are of one (version, revision) of the dataset; triggers delete them
+    when the dataset or anything its features show (member states, commodities) changes.
+    """
+
+    dataset = models.ForeignKey("layers.Dataset", on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField()
+    revision = models.IntegerField()
+    block_size = models.PositiveIntegerField()
+    seq = models.PositiveIntegerField(help_text="Block number: features seq*size onwards")
+    matched = models.PositiveIntegerField(help_text="Features in the whole dataset")
+    features = models.TextField()
+    ends = ArrayField(models.PositiveIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "seq"], name="featureblock_dataset_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} v{self.version} block {self.seq}"

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
+from catalogue.blocks import BlockStream
 from catalogue.collections import (
     DATE,
     LIST,
@@ -28,6 +29,7 @@ from deposits.selectors import (
     FeatureStream,
     OccurrenceFilters,
     occurrences_geojson_stream,
+    occurrences_page_sql,
 )
 from layers.models import Dataset, DatasetKind
 from layers.selectors import data_version, dataset_visibility_where, datasets_visible
@@ -52,18 +54,48 @@ def _feature_sql(collection: Collection) -> str:
 
 
 def features_page(
-    *, collection: Collection, user: Any, where: Where, limit: int, offset: int
+    *,
+    collection: Collection,
+    user: Any,
+    where: Where,
+    limit: int,
+    offset: int,
+    unfiltered: bool = False,
 ) -> FeaturePage:
     """One page of features as comma-separated GeoJSON Feature texts, ordered by id."""
     return features_stream(
-        collection=collection, user=user, where=where, limit=limit, offset=offset
+        collection=collection,
+        user=user,
+        where=where,
+        limit=limit,
+        offset=offset,
+        unfiltered=unfiltered,
     ).page()
 
 
 def features_stream(
+    *,
+    collection: Collection,
+    user: Any,
+    where: Where,
+    limit: int,
+    offset: int,
+    unfiltered: bool = False,
+) -> FeatureStream | BlockStream:
+    """As `features_page`, read as it is sent (pages too large to hold in memory at once).
+
+    `unfiltered`: `where` is the collection's own; a published dataset's page is then read
+    from its feature blocks (catalogue.blocks), the same bytes."""
+    stream = _sql_stream(collection=collection, user=user, where=where, limit=limit, offset=offset)
+    dataset = collection.dataset
+    if unfiltered and dataset is not None and dataset.is_published:
+        return BlockStream(dataset=dataset, limit=limit, offset=offset, fallback=stream)
+    return stream
+
+
+def _sql_stream(
     *, collection: Collection, user: Any, where: Where, limit: int, offset: int
 ) -> FeatureStream:
-    """As `features_page`, read as it is sent (pages too large to hold in memory at once)."""
     if collection.source is OCCURRENCES:
         return occurrences_geojson_stream(
             filters=OccurrenceFilters(), user=user, limit=limit, offset=offset, extra=where
@@ -76,6 +108,19 @@ def features_stream(
         params=[*full.params, limit, offset],
         count_sql=f"SELECT count(*) FROM {table} t WHERE {full.sql}",
         count_params=list(full.params),
+    )
+
+
+def collection_features_sql(collection: Collection) -> tuple[str, list[Any]]:
+    """Every feature of the collection as `feature, id` ordered by id, whoever may see them
+    (the feature blocks' source: the same texts as the pages)."""
+    if collection.source is OCCURRENCES:
+        return occurrences_page_sql(collection.where, None, 0)
+    where = collection.where
+    return (
+        f"SELECT {_feature_sql(collection)} AS feature, t.id FROM {collection.source.table} t"
+        f" WHERE {where.sql} ORDER BY t.id",
+        list(where.params),
     )
 
 

@@ -241,8 +241,8 @@ def _page_where(filters: OccurrenceFilters, user: Any, extra: Where | None) -> W
     return where & extra if extra is not None else where
 
 
-def occurrences_page_sql(where: Where, limit: int, offset: int) -> tuple[str, list[Any]]:
-    """One Feature text per row, ordered by id."""
+def occurrences_page_sql(where: Where, limit: int | None, offset: int) -> tuple[str, list[Any]]:
+    """One Feature text per row, ordered by id (`limit` None: every row)."""
     return (
         f"SELECT {_FAST_FEATURE} AS feature, t.id {_FAST_FROM} WHERE {where.sql}"
         " ORDER BY t.id LIMIT %s OFFSET %s",

@@ -21,6 +21,8 @@ trap cleanup INT TERM EXIT
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py load_demo
+# The OGC API's pre-built pages of every published dataset (quick once built: it skips current ones).
+"$PY" manage.py feature_blocks -v 0
 # Mine-production series for the landing page's trend charts, from the shared data when present.
 OWID="$ROOT/../shared/data/stats_metal_production_owid/metal_production_asean_long.csv"
 if [ -f "$OWID" ] && [ ! -f "$DATA_DIR/.owid-imported" ]; then

@@ -274,6 +274,8 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # API limits, documented in the README and the API responses.
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 10000)
 API_DEFAULT_PAGE_SIZE = env_int("API_DEFAULT_PAGE_SIZE", 1000)
+# Features a block holds (catalogue.blocks): a page of 1,000 reads two blocks of about 250 KB.
+FEATURE_BLOCK_SIZE = env_int("FEATURE_BLOCK_SIZE", 500)
 
 # Downloads (catalogue app): GeoJSON and CSV stream at any size; a GeoPackage or Shapefile of
 # more than DOWNLOAD_DIRECT_MAX_FEATURES features is built by the job worker, kept for

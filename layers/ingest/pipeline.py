@@ -38,6 +38,7 @@ from layers.models import (
     UploadStatus,
     UploadTarget,
 )
+from layers.signals import dataset_published
 
 log = logging.getLogger(__name__)
 
@@ -936,7 +937,16 @@ def upload_publish(
         version=number,
         features=feature_count,
     )
+    _announce_published(dataset)
     return version
+
+
+def _announce_published(dataset: Dataset) -> None:
+    """Once committed (not before: a rollback publishes nothing)."""
+    dataset_id = dataset.pk
+    transaction.on_commit(
+        lambda: dataset_published.send(sender=Dataset, dataset_id=dataset_id), robust=True
+    )
 
 
 def _extra_columns(target_name: str) -> list[str]:
@@ -982,6 +992,7 @@ def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
         version=number,
         restored_from=version.number,
     )
+    _announce_published(dataset)
     return restored
 
 

@@ -1,0 +1,276 @@
+"""Feature blocks (catalogue.blocks): unfiltered items pages of a published dataset read from
+pre-built blocks are the pages SQL builds, byte for byte; stale or missing blocks are never
+served; every change to what a feature shows deletes the blocks it touches."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from catalogue import api as catalogue_api
+from catalogue import blocks
+from catalogue.blocks import blocks_build
+from catalogue.models import FeatureBlock
+from deposits.models import Commodity, MemberState, MineralOccurrence
+from layers.models import Dataset
+from tests.catalogue.conftest import THAI, VIETNAMESE, World
+
+pytestmark = pytest.mark.django_db
+JSON = {"HTTP_ACCEPT": "application/json"}
+SIZE = 3  # features a block: pages of a few features span several blocks
+NAMES = [VIETNAMESE, THAI, "Tampakan", "Didipio", 'Quote " and \\ slash', "Ñ", "x" * 250]
+
+
+@pytest.fixture(autouse=True)
+def _small_blocks(settings: Any) -> None:
+    settings.FEATURE_BLOCK_SIZE = SIZE
+
+
+@pytest.fixture
+def mines(make_dataset: Callable[..., Dataset], make_occurrence: Any) -> Dataset:
+    """11 occurrences with multi-byte names (offsets are in bytes): blocks of 3, 3, 3, 2."""
+    dataset = make_dataset(slug="phl-mines", title="Mines of the Philippines")
+    for i in range(11):
+        make_occurrence(
+            f"{NAMES[i % len(NAMES)]} {i}",
+            lon=121 + i / 10,
+            lat=15 - i / 10,
+            main=("copper",) if i % 2 else ("gold", "silver"),
+            dataset=dataset,
+        )
+    return dataset
+
+
+def _items(client: Client, collection: str, **params: Any) -> tuple[bytes, list[str]]:
+    """The response body and the SQL it ran."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/ogc/collections/{collection}/items", {"f": "json", **params})
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200, body[:300]
+    return body, [q["sql"] for q in queries.captured_queries]
+
+
+def _page(body: bytes) -> tuple[list[Any], int, int, list[str]]:
+    doc = json.loads(body)
+    links = sorted(f"{link['rel']} {link['href']}" for link in doc["links"])
+    return doc["features"], doc["numberMatched"], doc["numberReturned"], links
+
+
+def _features_bytes(body: bytes) -> bytes:
+    """The features array exactly as sent."""
+    text = body.decode()
+    start = text.index('"features":[') + len('"features":')
+    _, end = json.JSONDecoder().raw_decode(text, start)
+    return text[start:end].encode()
+
+
+def _from_blocks(sql: list[str]) -> bool:
+    return any(blocks.TABLE in q for q in sql) and not any(
+        "deposits_occurrencejson" in q for q in sql
+    )
+
+
+PAGES = [
+    (3, 0),  # one whole block
+    (6, 3),  # two whole blocks
+    (1, 4),  # inside one block
+    (4, 2),  # last feature of a block to the first of the third
+    (5, 1),  # cut at both ends
+    (10, 0),  # whole blocks, then the last one partly filled
+    (100, 8),  # past the last feature
+    (1, 10),  # the last feature alone
+]
+
+
+@pytest.mark.parametrize(("limit", "offset"), PAGES)
+def test_block_pages_are_the_sql_pages_byte_for_byte(
+    anonymous: Client, mines: Dataset, limit: int, offset: int
+) -> None:
+    assert blocks_build(mines.pk) == 4
+    from_blocks, sql = _items(anonymous, "phl-mines", limit=limit, offset=offset)
+    assert _from_blocks(sql), sql
+    FeatureBlock.objects.all().delete()
+    from_sql, sql = _items(anonymous, "phl-mines", limit=limit, offset=offset)
+    assert not _from_blocks(sql)
+    assert _features_bytes(from_blocks) == _features_bytes(from_sql)
+    assert _page(from_blocks) == _page(from_sql)
+    features, matched, returned, _ = _page(from_blocks)
+    assert matched == 11 and returned == len(features) == min(limit, 11 - offset)
+
+
+def test_a_page_past_the_end_is_empty_with_the_count(anonymous: Client, mines: Dataset) -> None:
+    blocks_build(mines.pk)
+    body, sql = _items(anonymous, "phl-mines", limit=5, offset=20)
+    assert _from_blocks(sql)
+    assert _page(body)[:3] == ([], 11, 0)
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(7, 2), (11, 0), (50, 9)])
+def test_streamed_pages_from_blocks_are_the_sql_pages(
+    anonymous: Client, mines: Dataset, monkeypatch: pytest.MonkeyPatch, limit: int, offset: int
+) -> None:
+    """Pages over STREAM_ABOVE are sent block batch by block batch, from a server-side cursor."""
+    monkeypatch.setattr(catalogue_api, "STREAM_ABOVE", 2)
+    monkeypatch.setattr(blocks, "STREAM_BATCH_FEATURES", SIZE)  # one block a fetch
+    blocks_build(mines.pk)
+    from_blocks, sql = _items(anonymous, "phl-mines", limit=limit, offset=offset)
+    assert _from_blocks(sql)
+    FeatureBlock.objects.all().delete()
+    from_sql, _ = _items(anonymous, "phl-mines", limit=limit, offset=offset)
+    assert _features_bytes(from_blocks) == _features_bytes(from_sql)
+    assert _page(from_blocks) == _page(from_sql)
+
+
+def test_every_kind_of_layer_reads_the_same_from_blocks(anonymous: Client, world: World) -> None:
+    for dataset in (world.occurrences, world.geology, world.structures, world.vector):
+        assert blocks_build(dataset.pk) >= 1
+        from_blocks, sql = _items(anonymous, dataset.slug, limit=2, offset=1)
+        assert any(blocks.TABLE in q for q in sql)
+        FeatureBlock.objects.filter(dataset=dataset).delete()
+        from_sql, _ = _items(anonymous, dataset.slug, limit=2, offset=1)
+        assert _page(from_blocks) == _page(from_sql), dataset.slug
+        assert _features_bytes(from_blocks) == _features_bytes(from_sql)
+    assert THAI in json.loads(from_blocks)["features"][0]["properties"]["note"]
+
+
+def test_the_html_page_reads_blocks_too(anonymous: Client, mines: Dataset) -> None:
+    blocks_build(mines.pk)
+    with CaptureQueriesContext(connection) as queries:
+        page = anonymous.get("/ogc/collections/phl-mines/items", {"f": "html", "limit": 2})
+    assert page.status_code == 200
+    assert any(blocks.TABLE in q["sql"] for q in queries.captured_queries)
+    assert VIETNAMESE in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bbox": "121.0,14.0,121.45,15.0"},
+        {"name": "Tampakan 2"},
+        {"filter": "name LIKE 'Tamp%'"},
+        {"commodity": "gold"},
+    ],
+)
+def test_filtered_pages_are_always_built_by_sql(
+    anonymous: Client, mines: Dataset, params: dict[str, str]
+) -> None:
+    blocks_build(mines.pk)
+    body, sql = _items(anonymous, "phl-mines", **params)
+    assert not any(blocks.TABLE in q for q in sql)
+    features = json.loads(body)["features"]
+    assert 0 < len(features) < 11
+
+
+def test_the_aggregate_and_unpublished_collections_are_built_by_sql(
+    reviewer: Client, world: World
+) -> None:
+    assert blocks_build(world.secret.pk) == 0  # not published: no blocks
+    for collection in ("occurrences", "phl-secret"):
+        body, sql = _items(reviewer, collection)
+        assert not any(blocks.TABLE in q for q in sql)
+        assert json.loads(body)["numberMatched"] >= 1
+
+
+def test_stale_blocks_are_never_served(anonymous: Client, mines: Dataset) -> None:
+    """Belt and braces beside the triggers: blocks of another version are ignored."""
+    blocks_build(mines.pk)
+    FeatureBlock.objects.filter(dataset=mines).update(version=mines.version + 7)
+    body, sql = _items(anonymous, "phl-mines", limit=3)
+    assert any("deposits_occurrencejson" in q for q in sql)  # built by SQL
+    assert _page(body)[1:3] == (11, 3)
+
+
+def test_a_page_without_blocks_queues_their_build(
+    anonymous: Client, mines: Dataset, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert not FeatureBlock.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        body, sql = _items(anonymous, "phl-mines", limit=4)
+    assert _page(body)[1:3] == (11, 4)
+    assert FeatureBlock.objects.filter(dataset=mines).count() == 4  # the job ran (inline)
+    again, sql = _items(anonymous, "phl-mines", limit=4)
+    assert _from_blocks(sql)
+    assert _features_bytes(again) == _features_bytes(body)
+
+
+def test_a_build_when_current_changes_nothing(mines: Dataset) -> None:
+    assert blocks_build(mines.pk) == 4
+    ids = set(FeatureBlock.objects.values_list("pk", flat=True))
+    assert blocks_build(mines.pk) == 0
+    assert set(FeatureBlock.objects.values_list("pk", flat=True)) == ids
+
+
+def test_a_new_block_size_rebuilds(settings: Any, anonymous: Client, mines: Dataset) -> None:
+    blocks_build(mines.pk)
+    settings.FEATURE_BLOCK_SIZE = 5
+    body, sql = _items(anonymous, "phl-mines", limit=4)
+    assert not _from_blocks(sql)  # blocks of 3 are not read as blocks of 5
+    assert blocks_build(mines.pk) == 3
+    again, sql = _items(anonymous, "phl-mines", limit=4)
+    assert _from_blocks(sql) and _features_bytes(again) == _features_bytes(body)
+
+
+def _blocks_of(dataset: Dataset) -> int:
+    return FeatureBlock.objects.filter(dataset=dataset).count()
+
+
+CHANGES: list[tuple[str, Callable[[Dataset], None]]] = [
+    ("a new version", lambda d: Dataset.objects.filter(pk=d.pk).update(version=d.version + 1)),
+    ("a new title", lambda d: Dataset.objects.filter(pk=d.pk).update(title="Renamed")),
+    ("a new slug", lambda d: Dataset.objects.filter(pk=d.pk).update(slug="renamed")),
+    ("withdrawn", lambda d: Dataset.objects.filter(pk=d.pk).update(is_published=False)),
+    (
+        "an edited feature",
+        lambda d: MineralOccurrence.objects.filter(dataset=d, name__startswith="Ñ").update(
+            name="Edited"
+        ),
+    ),
+    ("a deleted feature", lambda d: MineralOccurrence.objects.filter(dataset=d)[:1].get().delete()),
+    (
+        "a renamed member state",
+        lambda d: MemberState.objects.filter(code="PHL").update(name="Republic of the Philippines"),
+    ),
+    (
+        "a renamed commodity",
+        lambda d: Commodity.objects.filter(code="gold").update(name="Gold (Au)"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "apply"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_what_changes_a_feature_deletes_the_blocks(
+    mines: Dataset, make_dataset: Any, make_occurrence: Any, change: str, apply: Any
+) -> None:
+    other = make_dataset(slug="other", title="Other")
+    make_occurrence("Elsewhere", dataset=other, state="IDN", lon=110, lat=-7)
+    blocks_build(mines.pk)
+    blocks_build(other.pk)
+    apply(mines)
+    assert _blocks_of(mines) == 0, change
+    # Another dataset's blocks stay, unless what changed shows in every dataset.
+    everywhere = change in {"a renamed member state", "a renamed commodity"}
+    assert _blocks_of(other) == (0 if everywhere else 1)
+
+
+def test_an_edit_that_no_feature_shows_keeps_the_blocks(mines: Dataset) -> None:
+    blocks_build(mines.pk)
+    Dataset.objects.filter(pk=mines.pk).update(abstract="A new abstract", keywords=["new"])
+    assert _blocks_of(mines) == 4
+
+
+def test_the_command_builds_what_is_missing(world: World) -> None:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("feature_blocks", stdout=out)
+    text = out.getvalue()
+    assert "phl-mines: 1 blocks built" in text and "4 datasets built" in text
+    assert "phl-secret" not in text  # unpublished
+    out = StringIO()
+    call_command("feature_blocks", stdout=out)
+    assert "0 datasets built" in out.getvalue()
