@@ -8,6 +8,7 @@ body (`code`, `description`) together with the project's own `error` object.
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,15 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from catalogue import openapi
-from catalogue.collections import Collection, collection_get, collections_visible
+from catalogue.blocks import public_page
+from catalogue.collections import (
+    AGGREGATE_ID,
+    SOURCES,
+    Collection,
+    collection_get,
+    collections_visible,
+    dataset_slug_of,
+)
 from catalogue.downloads import FORMATS
 from catalogue.filters import ITEMS_PARAMS, features_where, filter_params
 from catalogue.selectors import (
@@ -381,9 +390,17 @@ def _items_link(
     return _link(f"{href}?{urlencode(sorted(query.items()))}", rel, type_)
 
 
+@dataclass(frozen=True)
+class CollectionName:
+    """What an items page's links name of its collection."""
+
+    id: str
+    title: str
+
+
 def _items_links(
     request: HttpRequest,
-    collection: Collection,
+    collection: Collection | CollectionName,
     fmt: str,
     limit: int,
     offset: int,
@@ -455,29 +472,75 @@ def _items_json(
         yield from stream.chunks()
         yield b"]," + json.dumps(members())[1:].encode()
 
-    response: HttpResponse | StreamingHttpResponse
     if limit > STREAM_ABOVE:
         response = StreamingHttpResponse(body(), content_type=GEOJSON)
-    else:
-        features = stream.whole()
-        head = json.dumps({"type": "FeatureCollection", **members()})
-        response = HttpResponse(
-            head[:-1].encode() + b',"features":[' + features + b"]}", content_type=GEOJSON
-        )
+        response["Cache-Control"] = _cache_control(request)
+        response["Vary"] = "Accept, Cookie"
+        return response
+    features = stream.whole()
+    return _items_page_response(request, members(), features)
+
+
+def _items_page_response(
+    request: HttpRequest, members: dict[str, Any], features: bytes
+) -> HttpResponse:
+    head = json.dumps({"type": "FeatureCollection", **members})
+    response = HttpResponse(
+        head[:-1].encode() + b',"features":[' + features + b"]}", content_type=GEOJSON
+    )
     response["Cache-Control"] = _cache_control(request)
     response["Vary"] = "Accept, Cookie"
     return response
 
 
+def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | None:
+    """An anonymous visitor's unfiltered JSON page of a published dataset, from its feature
+    blocks in one statement (catalogue.blocks.public_page), without building the collection:
+    QGIS and harvesters walk collections this way. The same response as the general path,
+    which takes over (None) for anything else: no such dataset, blocks not current, a page to
+    stream, a bad parameter (its error message)."""
+    slug = dataset_slug_of(collection_id)
+    if slug is None or collection_id == AGGREGATE_ID:
+        return None
+    try:
+        limit, offset = _page_limits(request)
+    except BadRequest:
+        return None
+    if limit > STREAM_ABOVE:
+        return None
+    page = public_page(slug=slug, kinds=list(SOURCES), limit=limit, offset=offset)
+    if page is None:
+        return None
+    members = {
+        "numberMatched": page.number_matched,
+        "numberReturned": page.number_returned,
+        "timeStamp": _timestamp(),
+        "links": _items_links(
+            request,
+            CollectionName(collection_id, page.title),
+            "json",
+            limit,
+            offset,
+            page.number_returned,
+            page.number_matched,
+        ),
+    }
+    return _items_page_response(request, members, page.features)
+
+
 @ogc_view
 def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingHttpResponse:
+    fmt = _output_format(request)
+    unfiltered = set(request.GET) <= UNFILTERED_PARAMS
+    if fmt == "json" and unfiltered and not request.user.is_authenticated:
+        public = _public_items(request, collection_id)
+        if public is not None:
+            return public
     found = _collection_or_404(collection_id, request.user)
     reject_unknown(request.GET, ITEMS_PARAMS | filter_params(found))
-    fmt = _output_format(request)
     limit, offset = _page_limits(request)
     where = features_where(request.GET, collection=found, user=request.user)
     # Paging only, no filter: a published dataset's page comes from its feature blocks.
-    unfiltered = set(request.GET) <= UNFILTERED_PARAMS
     if fmt == "json":
         return _items_json(request, found, where, limit, offset, unfiltered)
     page = features_page(

@@ -14,7 +14,7 @@ properties, CQL2) and the `occurrences` collection over every dataset are always
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,8 @@ class BlockStream:
     deposits.selectors.FeatureStream (`whole()`, `chunks()`, `page()`, the counts), and the
     same bytes. `fallback` builds the page by SQL when the blocks are missing or stale."""
 
-    dataset: Dataset
+    dataset_id: int
+    dataset_version: int
     limit: int
     offset: int
     fallback: Any  # a FeatureStream of the same page
@@ -73,7 +74,7 @@ class BlockStream:
     @property
     def params(self) -> dict[str, int]:
         return {
-            "dataset": self.dataset.pk,
+            "dataset": self.dataset_id,
             "first": self.first,
             "last": self.last,
             "size": self.size,
@@ -94,10 +95,10 @@ class BlockStream:
                 return text[begin : ends[stop]]
         return text[begin:] if begin else text
 
-    def _usable(self, rows: list[tuple[Any, ...]]) -> bool:
-        """Every block the page spans, or none when the page is past the end."""
+    def complete(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Every block the page spans, or none when the page is past the end (no rows: the
+        dataset has no current blocks)."""
         if not rows:
-            self._queue_build()
             return False
         matched = int(rows[0][0])
         if self.offset >= matched:
@@ -105,20 +106,23 @@ class BlockStream:
         wanted = list(range(self.first, min(self.last, (matched - 1) // self.size) + 1))
         return [row[1] for row in rows] == wanted
 
-    def _take(self, rows: list[tuple[Any, ...]]) -> Iterator[bytes]:
+    def take(self, rows: Sequence[Sequence[Any]]) -> Iterator[bytes]:
+        """The page's part of each block, and its counts (rows as the page's SQL returns them)."""
         self.number_matched = int(rows[0][0])
         self.number_returned = max(0, min(self.limit, self.number_matched - self.offset))
-        for _, seq, text, ends in rows:
+        for row in rows:
+            seq, text, ends = row[1], row[2], row[3]
             if seq is not None:
                 yield self._cut(seq, text, ends)
 
     def _queue_build(self) -> None:
         # Once per dataset state and web process; the job itself skips a build already done.
-        key = f"feature-blocks:{self.dataset.pk}:{self.dataset.version}"
+        key = f"feature-blocks:{self.dataset_id}:{self.dataset_version}"
         if cache.add(key, True, timeout=600):
             from catalogue.tasks import feature_blocks_build_task
 
-            transaction.on_commit(lambda: feature_blocks_build_task.enqueue(self.dataset.pk))
+            dataset_id = self.dataset_id
+            transaction.on_commit(lambda: feature_blocks_build_task.enqueue(dataset_id))
 
     def _from_fallback(self, data: bytes) -> bytes:
         self.number_matched = self.fallback.number_matched
@@ -130,9 +134,11 @@ class BlockStream:
             psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
             cursor.execute(self.page_sql, self.params)
             rows = cursor.fetchall()
-        if not self._usable(rows):
+        if not self.complete(rows):
+            if not rows:
+                self._queue_build()
             return self._from_fallback(self.fallback.whole())
-        return b",".join(self._take(rows))
+        return b",".join(self.take(rows))
 
     def chunks(self) -> Iterator[bytes]:
         """A large page a few blocks at a time (the web process holds at most `batch` blocks).
@@ -148,7 +154,7 @@ class BlockStream:
             usable = bool(rows) and rows[0][1] in (None, self.first)
             sep = b""
             while usable and rows:
-                for part in self._take(rows):
+                for part in self.take(rows):
                     yield sep + part
                     sep = b","
                 rows = cursor.fetchmany(batch)
@@ -167,6 +173,42 @@ class BlockStream:
 
         features = self.whole().decode()
         return FeaturePage(features, self.number_returned, self.number_matched)
+
+
+# An anonymous visitor's unfiltered page (catalogue.api.items): the published dataset found by
+# its slug and the page's blocks in one statement, without building the collection.
+_PUBLIC_PAGE_SQL = f"""
+SELECT m.matched, b.seq, b.features,
+       CASE WHEN b.seq IN (%(first)s, %(last)s) THEN b.ends END AS ends, m.title
+FROM (SELECT d.id, d.title, f.matched FROM layers_dataset d
+      JOIN {TABLE} f ON f.dataset_id = d.id AND f.seq = 0 AND f.block_size = %(size)s
+        AND f.version = d.version AND f.revision = d.revision
+      WHERE d.slug = %(slug)s AND d.is_published AND d.kind = ANY(%(kinds)s)) m
+LEFT JOIN {TABLE} b ON b.dataset_id = m.id AND b.seq BETWEEN %(first)s AND %(last)s
+ORDER BY b.seq"""
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    title: str  # the dataset's, which is its collection's
+    features: bytes
+    number_matched: int
+    number_returned: int
+
+
+def public_page(*, slug: str, kinds: list[str], limit: int, offset: int) -> PublicPage | None:
+    """The page, if `slug` is a published dataset of one of `kinds` whose blocks are current;
+    else None, and the caller takes the general path (which answers 404s and queues builds)."""
+    reader = BlockStream(dataset_id=0, dataset_version=0, limit=limit, offset=offset, fallback=None)
+    params: dict[str, Any] = {**reader.params, "slug": slug, "kinds": kinds}
+    with connection.cursor() as cursor:
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
+        cursor.execute(_PUBLIC_PAGE_SQL, params)
+        rows = cursor.fetchall()
+    if not reader.complete(rows):
+        return None
+    features = b",".join(reader.take(rows))
+    return PublicPage(rows[0][4].decode(), features, reader.number_matched, reader.number_returned)
 
 
 def blocks_build(dataset_id: int) -> int:

@@ -350,16 +350,23 @@ def collections_visible(*, user: Any) -> list[Collection]:
     return found
 
 
+def dataset_slug_of(collection_id: str) -> str | None:
+    """The slug of the dataset a collection id names (None: a reserved id, not a dataset's)."""
+    if collection_id.startswith(DATASET_PREFIX) and collection_id[len(DATASET_PREFIX) :] in (
+        RESERVED_IDS
+    ):
+        return collection_id[len(DATASET_PREFIX) :]
+    if collection_id in RESERVED_IDS:
+        return None
+    return collection_id
+
+
 def collection_get(*, collection_id: str, user: Any) -> Collection | None:
     """None when there is no such collection or the user may not see it (the caller's 404)."""
     if collection_id == AGGREGATE_ID:
         return aggregate_collection()
-    slug = collection_id
-    if collection_id.startswith(DATASET_PREFIX) and collection_id[len(DATASET_PREFIX) :] in (
-        RESERVED_IDS
-    ):
-        slug = collection_id[len(DATASET_PREFIX) :]
-    elif collection_id in RESERVED_IDS:
+    slug = dataset_slug_of(collection_id)
+    if slug is None:
         return None
     # The member states' codes (the queryable's values) come with the dataset: one query.
     dataset = (

@@ -89,7 +89,13 @@ def features_stream(
     stream = _sql_stream(collection=collection, user=user, where=where, limit=limit, offset=offset)
     dataset = collection.dataset
     if unfiltered and dataset is not None and dataset.is_published:
-        return BlockStream(dataset=dataset, limit=limit, offset=offset, fallback=stream)
+        return BlockStream(
+            dataset_id=dataset.pk,
+            dataset_version=dataset.version,
+            limit=limit,
+            offset=offset,
+            fallback=stream,
+        )
     return stream
 
 

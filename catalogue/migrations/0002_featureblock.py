@@ -6,8 +6,9 @@ as soon as what they show changes, in the transaction that changes it.
   new slug or title: its own blocks.
 - A member state's or commodity's new code or name, shown in occurrences: every block.
 
-`features` is stored uncompressed (STORAGE EXTERNAL): a page copies it out as it is, and
-decompressing it cost more than reading it.
+`features` is compressed with lz4: 6.5 times smaller than uncompressed (12 MB against 79 MB for
+111,000 occurrences) and read as fast (pgbench, a 1,000-feature page: 761 against 766 pages/s;
+PostgreSQL's default pglz, 612). A server built without lz4 stores it uncompressed.
 """
 
 import django.contrib.postgres.fields
@@ -16,7 +17,13 @@ from django.db import migrations, models
 
 
 FORWARD = """
-ALTER TABLE catalogue_featureblock ALTER COLUMN features SET STORAGE EXTERNAL;
+DO $$
+BEGIN
+  ALTER TABLE catalogue_featureblock ALTER COLUMN features SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+  ALTER TABLE catalogue_featureblock ALTER COLUMN features SET STORAGE EXTERNAL;
+END
+$$;
 
 CREATE FUNCTION catalogue_featureblock_dataset_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -274,3 +274,77 @@ def test_the_command_builds_what_is_missing(world: World) -> None:
     out = StringIO()
     call_command("feature_blocks", stdout=out)
     assert "0 datasets built" in out.getvalue()
+
+
+def _without_time(body: bytes) -> Any:
+    doc = json.loads(body)
+    doc.pop("timeStamp")
+    return doc
+
+
+@pytest.mark.parametrize(
+    "collection", ["phl-mines", "idn-geology", "tha-faults", "mys-samples", "dataset-occurrences"]
+)
+@pytest.mark.parametrize(("limit", "offset"), [(2, 0), (1, 1), (10, 0), (5, 30)])
+def test_an_anonymous_page_is_one_statement_and_the_same_response(
+    anonymous: Client,
+    world: World,
+    make_dataset: Any,
+    make_occurrence: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    collection: str,
+    limit: int,
+    offset: int,
+) -> None:
+    """The public fast path (catalogue.api._public_items) answers exactly as the general one."""
+    reserved = make_dataset(slug="occurrences", title="A dataset named like the aggregate")
+    make_occurrence("Reserved", dataset=reserved)
+    call_command("feature_blocks", stdout=None)
+    params = {"f": "json", "limit": limit, "offset": offset}
+    url = f"/ogc/collections/{collection}/items"
+    with CaptureQueriesContext(connection) as queries:
+        fast = anonymous.get(url, params)
+    assert len(queries.captured_queries) == 1
+    monkeypatch.setattr(catalogue_api, "_public_items", lambda request, collection_id: None)
+    general = anonymous.get(url, params)
+    assert fast.status_code == general.status_code == 200
+    assert _without_time(fast.content) == _without_time(general.content)
+    assert _features_bytes(fast.content) == _features_bytes(general.content)
+    for header in ("Content-Type", "Cache-Control", "Vary"):
+        assert fast[header] == general[header]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status"),
+    [
+        ("/ogc/collections/phl-secret/items", {}, 404),  # not published
+        ("/ogc/collections/no-such-thing/items", {}, 404),
+        ("/ogc/collections/phl-mines/items", {"limit": "many"}, 400),
+        ("/ogc/collections/phl-mines/items", {"offset": "-1"}, 400),
+        ("/ogc/collections/phl-mines/items", {"colour": "red"}, 400),
+    ],
+)
+def test_what_the_fast_path_cannot_answer_gets_the_general_answer(
+    anonymous: Client, world: World, url: str, params: dict[str, str], status: int
+) -> None:
+    call_command("feature_blocks", stdout=None)
+    response = anonymous.get(url, {"f": "json", **params})
+    assert response.status_code == status
+    assert response.json()["code"] in {"NotFound", "InvalidParameterValue"}
+
+
+def test_signed_in_viewers_and_pages_to_stream_take_the_general_path(
+    reviewer: Client, anonymous: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks_build(world.occurrences.pk)
+    called: list[str] = []
+    real = catalogue_api._public_items
+    monkeypatch.setattr(catalogue_api, "_public_items", lambda r, c: called.append(c) or real(r, c))
+    assert reviewer.get("/ogc/collections/phl-mines/items", **JSON).status_code == 200
+    assert called == []  # signed in: their visibility rules, the general path
+    monkeypatch.setattr(catalogue_api, "STREAM_ABOVE", 1)
+    response = anonymous.get("/ogc/collections/phl-mines/items", {"f": "json", "limit": 3})
+    assert (
+        called == ["phl-mines"] and response.streaming
+    )  # tried, then streamed by the general path
+    assert len(json.loads(b"".join(response.streaming_content))["features"]) == 3
