@@ -78,7 +78,7 @@ def bench_database_ensure(server: Server) -> str:
     conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute(
-            "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm"
+            "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS btree_gist"
         )
     conn.close()
     return server.url(BENCH_DB)

@@ -305,7 +305,7 @@ def _dataset_collection(dataset: Dataset, states: tuple[str, ...]) -> Collection
         description=dataset.abstract or dataset.title,
         source=source,
         properties=properties,
-        where=Where("t.dataset_id = %s", [dataset.pk]),
+        where=Where("t.dataset_id = %s::bigint", [dataset.pk]),
         dataset=dataset,
         keywords=tuple(dataset.keywords),
     )

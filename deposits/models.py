@@ -93,7 +93,8 @@ class MineralOccurrence(models.Model):
     other_names = ArrayField(models.CharField(max_length=300), default=list, blank=True)
     member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT)
     province = models.CharField(max_length=200, blank=True)
-    geom = models.PointField(srid=4326)
+    # Indexed with its dataset (Meta.indexes), not alone: see occurrence_geom_dataset.
+    geom = models.PointField(srid=4326, spatial_index=False)
     geom_3857 = models.GeneratedField(
         expression=Transform("geom", 3857),
         output_field=models.PointField(srid=3857),
@@ -137,6 +138,11 @@ class MineralOccurrence(models.Model):
             models.Index(fields=["deposit_type"]),
             GinIndex(name="occurrence_name_trgm", fields=["name"], opclasses=["gin_trgm_ops"]),
             GistIndex(name="occurrence_geom_3857", fields=["geom_3857"]),
+            # A bbox within one dataset (an OGC API collection) is one index condition: 2.7 ms
+            # against 10.4 ms for the bbox index ANDed with the dataset's 100,000-row bitmap.
+            # Geometry first, so a bbox over every dataset uses it as well as a plain one.
+            # btree_gist gives GiST the bigint; the SQL compares with a bigint (`%s::bigint`).
+            GistIndex(name="occurrence_geom_dataset", fields=["geom", "dataset"]),
         ]
 
     def __str__(self) -> str:

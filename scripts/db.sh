@@ -48,7 +48,7 @@ CONF
   if [ "$(psql_pg -c "select 1 from pg_database where datname='amdis'")" != 1 ]; then
     psql_pg -c "create database amdis owner amdis"
   fi
-  psql_pg -d amdis -c "create extension if not exists postgis; create extension if not exists pg_trgm"
+  psql_pg -d amdis -c "create extension if not exists postgis; create extension if not exists pg_trgm; create extension if not exists btree_gist"
   echo "started"
 }
 
