@@ -503,8 +503,10 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
     if slug is None or collection_id == AGGREGATE_ID:
         return None
     try:
+        if _output_format(request) != "json":
+            return None
         limit, offset = _page_limits(request)
-    except BadRequest:
+    except BadRequest:  # answered by the general path, in its order (a 404 first)
         return None
     if limit > STREAM_ABOVE:
         return None
@@ -530,17 +532,17 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
 
 @ogc_view
 def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingHttpResponse:
-    fmt = _output_format(request)
+    # Paging only, no filter: a published dataset's page comes from its feature blocks.
     unfiltered = set(request.GET) <= UNFILTERED_PARAMS
-    if fmt == "json" and unfiltered and not request.user.is_authenticated:
+    if unfiltered and not request.user.is_authenticated:
         public = _public_items(request, collection_id)
         if public is not None:
             return public
     found = _collection_or_404(collection_id, request.user)
     reject_unknown(request.GET, ITEMS_PARAMS | filter_params(found))
+    fmt = _output_format(request)
     limit, offset = _page_limits(request)
     where = features_where(request.GET, collection=found, user=request.user)
-    # Paging only, no filter: a published dataset's page comes from its feature blocks.
     if fmt == "json":
         return _items_json(request, found, where, limit, offset, unfiltered)
     page = features_page(

@@ -322,13 +322,15 @@ def test_an_anonymous_page_is_one_statement_and_the_same_response(
         ("/ogc/collections/phl-mines/items", {"limit": "many"}, 400),
         ("/ogc/collections/phl-mines/items", {"offset": "-1"}, 400),
         ("/ogc/collections/phl-mines/items", {"colour": "red"}, 400),
+        ("/ogc/collections/no-such-thing/items", {"limit": "many"}, 404),  # 404 before 400
+        ("/ogc/collections/phl-mines/items", {"f": "xml"}, 400),
     ],
 )
 def test_what_the_fast_path_cannot_answer_gets_the_general_answer(
     anonymous: Client, world: World, url: str, params: dict[str, str], status: int
 ) -> None:
     call_command("feature_blocks", stdout=None)
-    response = anonymous.get(url, {"f": "json", **params})
+    response = anonymous.get(url, {"f": "json", **params}, HTTP_ACCEPT="application/json")
     assert response.status_code == status
     assert response.json()["code"] in {"NotFound", "InvalidParameterValue"}
 
