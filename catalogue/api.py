@@ -452,20 +452,9 @@ def _items_json(
     )
 
     def members() -> dict[str, Any]:
-        return {
-            "numberMatched": stream.number_matched,
-            "numberReturned": stream.number_returned,
-            "timeStamp": _timestamp(),
-            "links": _items_links(
-                request,
-                collection,
-                "json",
-                limit,
-                offset,
-                stream.number_returned,
-                stream.number_matched,
-            ),
-        }
+        return _items_members(
+            request, collection, limit, offset, stream.number_returned, stream.number_matched
+        )
 
     def body() -> Iterator[bytes]:
         yield b'{"type":"FeatureCollection","features":['
@@ -479,6 +468,23 @@ def _items_json(
         return response
     features = stream.whole()
     return _items_page_response(request, members(), features)
+
+
+def _items_members(
+    request: HttpRequest,
+    collection: Collection | CollectionName,
+    limit: int,
+    offset: int,
+    returned: int,
+    matched: int,
+) -> dict[str, Any]:
+    """A JSON items page's members other than its features."""
+    return {
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": _timestamp(),
+        "links": _items_links(request, collection, "json", limit, offset, returned, matched),
+    }
 
 
 def _items_page_response(
@@ -513,20 +519,14 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
     page = public_page(slug=slug, kinds=list(SOURCES), limit=limit, offset=offset)
     if page is None:
         return None
-    members = {
-        "numberMatched": page.number_matched,
-        "numberReturned": page.number_returned,
-        "timeStamp": _timestamp(),
-        "links": _items_links(
-            request,
-            CollectionName(collection_id, page.title),
-            "json",
-            limit,
-            offset,
-            page.number_returned,
-            page.number_matched,
-        ),
-    }
+    members = _items_members(
+        request,
+        CollectionName(collection_id, page.title),
+        limit,
+        offset,
+        page.number_returned,
+        page.number_matched,
+    )
     return _items_page_response(request, members, page.features)
 
 

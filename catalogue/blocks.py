@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from layers.models import Dataset
+from webgis.lib.pgtools import statement_timeout_lift
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,25 @@ def block_size() -> int:
     return int(settings.FEATURE_BLOCK_SIZE)
 
 
-# A page's blocks and the dataset's feature count, if its blocks are current (one round trip).
-# `ends` only for the first and last block: the middle ones are sent whole.
-_PAGE_SQL = f"""
+def _page_sql(dataset: str) -> str:
+    """A page's blocks and the dataset's feature count and title, if its blocks are current (one
+    round trip); `dataset` finds the dataset `d`. `ends` only for the first and last block: the
+    middle ones are sent whole."""
+    return f"""
 SELECT m.matched, b.seq, b.features,
-       CASE WHEN b.seq IN (%(first)s, %(last)s) THEN b.ends END AS ends
-FROM (SELECT f.matched FROM {TABLE} f JOIN layers_dataset d ON d.id = f.dataset_id
-      WHERE f.dataset_id = %(dataset)s AND f.seq = 0 AND f.block_size = %(size)s
-        AND d.is_published AND d.version = f.version AND d.revision = f.revision) m
-LEFT JOIN {TABLE} b ON b.dataset_id = %(dataset)s AND b.seq BETWEEN %(first)s AND %(last)s
+       CASE WHEN b.seq IN (%(first)s, %(last)s) THEN b.ends END AS ends, m.title
+FROM (SELECT d.id, d.title, f.matched FROM layers_dataset d
+      JOIN {TABLE} f ON f.dataset_id = d.id AND f.seq = 0 AND f.block_size = %(size)s
+        AND f.version = d.version AND f.revision = d.revision
+      WHERE {dataset} AND d.is_published) m
+LEFT JOIN {TABLE} b ON b.dataset_id = m.id AND b.seq BETWEEN %(first)s AND %(last)s
 ORDER BY b.seq"""
+
+
+_PAGE_SQL = _page_sql("d.id = %(dataset)s")
+# An anonymous visitor's unfiltered page (catalogue.api.items): the published dataset found by
+# its slug, without building the collection.
+_PUBLIC_PAGE_SQL = _page_sql("d.slug = %(slug)s AND d.kind = ANY(%(kinds)s)")
 
 
 @dataclass
@@ -124,10 +134,9 @@ class BlockStream:
             dataset_id = self.dataset_id
             transaction.on_commit(lambda: feature_blocks_build_task.enqueue(dataset_id))
 
-    def _from_fallback(self, data: bytes) -> bytes:
+    def _counts_from_fallback(self) -> None:
         self.number_matched = self.fallback.number_matched
         self.number_returned = self.fallback.number_returned
-        return data
 
     def whole(self) -> bytes:
         with connection.cursor() as cursor:
@@ -137,7 +146,9 @@ class BlockStream:
         if not self.complete(rows):
             if not rows:
                 self._queue_build()
-            return self._from_fallback(self.fallback.whole())
+            features = self.fallback.whole()
+            self._counts_from_fallback()
+            return features
         return b",".join(self.take(rows))
 
     def chunks(self) -> Iterator[bytes]:
@@ -162,30 +173,14 @@ class BlockStream:
             # Outside this transaction: the SQL stream reads its count and rows in one of its own.
             if not rows:
                 self._queue_build()
-            yield from self._fallback_chunks()
-
-    def _fallback_chunks(self) -> Iterator[bytes]:
-        yield from self.fallback.chunks()
-        self._from_fallback(b"")
+            yield from self.fallback.chunks()
+            self._counts_from_fallback()
 
     def page(self) -> Any:
         from deposits.selectors import FeaturePage
 
         features = self.whole().decode()
         return FeaturePage(features, self.number_returned, self.number_matched)
-
-
-# An anonymous visitor's unfiltered page (catalogue.api.items): the published dataset found by
-# its slug and the page's blocks in one statement, without building the collection.
-_PUBLIC_PAGE_SQL = f"""
-SELECT m.matched, b.seq, b.features,
-       CASE WHEN b.seq IN (%(first)s, %(last)s) THEN b.ends END AS ends, m.title
-FROM (SELECT d.id, d.title, f.matched FROM layers_dataset d
-      JOIN {TABLE} f ON f.dataset_id = d.id AND f.seq = 0 AND f.block_size = %(size)s
-        AND f.version = d.version AND f.revision = d.revision
-      WHERE d.slug = %(slug)s AND d.is_published AND d.kind = ANY(%(kinds)s)) m
-LEFT JOIN {TABLE} b ON b.dataset_id = m.id AND b.seq BETWEEN %(first)s AND %(last)s
-ORDER BY b.seq"""
 
 
 @dataclass(frozen=True)
@@ -227,7 +222,7 @@ def blocks_build(dataset_id: int) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if outermost:  # else the caller's transaction (tests) has its snapshot already
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("SET LOCAL statement_timeout = 0")
+        statement_timeout_lift()
         cursor.execute("LOCK TABLE deposits_memberstate, deposits_commodity IN SHARE MODE")
         cursor.execute(
             "SELECT version, revision, is_published FROM layers_dataset WHERE id = %s FOR SHARE",
@@ -251,7 +246,12 @@ def blocks_build(dataset_id: int) -> int:
             return 0
         features, params = collection_features_sql(collection)
         cursor.execute(f"DELETE FROM {TABLE} WHERE dataset_id = %s", [dataset_id])
-        cursor.execute(f"SELECT count(*) FROM ({features}) f", params)
+        # Counted on the collection's rows (one per feature), without building their JSON.
+        where = collection.where
+        cursor.execute(
+            f"SELECT count(*) FROM {collection.source.table} t WHERE {where.sql}",
+            list(where.params),
+        )
         (matched,) = cursor.fetchone() or (0,)
         if not matched:
             return 0

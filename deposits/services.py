@@ -28,6 +28,7 @@ from deposits.models import (
     ReportingCode,
 )
 from layers.models import Dataset, DatasetKind
+from webgis.lib.pgtools import statement_timeout_lift
 from webgis.lib.vector_files import FileReadError, Records, read_any, read_vector
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -732,9 +733,8 @@ def occurrence_import(
         dataset.save()
         _dataset_occurrences_delete(dataset.pk)
 
+    statement_timeout_lift()  # an operator's import may run for minutes
     with connection.cursor() as cursor:
-        # An operator's import may run for minutes: the web's statement timeout does not apply.
-        cursor.execute("SET LOCAL statement_timeout = 0")
         # Dropped first as well: several imports may share one outer transaction.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.occurrence_staging")
         cursor.execute(

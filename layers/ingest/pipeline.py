@@ -39,6 +39,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.signals import dataset_published
+from webgis.lib.pgtools import statement_timeout_lift
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +155,6 @@ def failpoint(stage: str) -> None:
         time.sleep(3600)
 
 
-def _lift_statement_timeout() -> None:
-    """For jobs: the web's statement timeout (settings) is for requests, and reading a big file
-    or loading and checking a million rows at commit takes longer. Inside a transaction the
-    limit is lifted until it ends; in autocommit (the worker) for the worker's connection."""
-    scope = "LOCAL " if connection.in_atomic_block else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET {scope}statement_timeout = 0")
-
-
 def _progress(upload: Upload, stage: str, percent: int, message: str) -> None:
     """Written outside any long transaction so the page's progress bar sees it at once."""
     Upload.objects.filter(pk=upload.pk).update(
@@ -221,7 +213,7 @@ def upload_process(upload_id: str) -> None:
         status=UploadStatus.RUNNING, attempts=upload.attempts + 1, error_code="", error_message=""
     )
     upload.status = UploadStatus.RUNNING
-    _lift_statement_timeout()
+    statement_timeout_lift()
     _drop_staging(upload)
     # Inside a caller's transaction (inline jobs), a savepoint lets a failure be recorded;
     # the worker runs in autocommit, so progress updates are visible while it works.
@@ -870,7 +862,7 @@ def upload_publish(
     upload: Upload, *, actor: Any, fail_before_commit: Callable[[], None] | None = None
 ) -> DatasetVersion:
     """Publishes a checked upload as the dataset's next version, in one transaction."""
-    _lift_statement_timeout()
+    statement_timeout_lift()
     upload = Upload.objects.select_for_update().get(pk=upload.pk)
     if upload.status not in {UploadStatus.READY, UploadStatus.PUBLISHING}:
         raise ValueError(
@@ -956,7 +948,7 @@ def _extra_columns(target_name: str) -> list[str]:
 @transaction.atomic
 def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
     """Makes an earlier version current again, as a new version (history is never rewritten)."""
-    _lift_statement_timeout()
+    statement_timeout_lift()
     dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)
     number = dataset.version + 1
     snapshot = _snapshot_name(dataset, number)

@@ -1,4 +1,5 @@
-"""Running PostgreSQL's own tools (pg_dump, pg_restore) against the configured database."""
+"""PostgreSQL helpers: running its own tools (pg_dump, pg_restore) against the configured
+database, and lifting the web's statement timeout for jobs."""
 
 import os
 import shutil
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection
 
 
 def pg_env() -> dict[str, str]:
@@ -35,3 +37,13 @@ def pg_tool(name: str) -> str:
     if not found:
         raise CommandError(f"{name} is not installed (apt-get install postgresql-client).")
     return found
+
+
+def statement_timeout_lift() -> None:
+    """For jobs and operator commands: the web's statement timeout (settings) is for requests,
+    and reading a big file, loading and checking a million rows or building a dataset's feature
+    blocks takes longer. Inside a transaction the limit is lifted until it ends; in autocommit
+    (the worker) for the worker's connection."""
+    scope = "LOCAL " if connection.in_atomic_block else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET {scope}statement_timeout = 0")
