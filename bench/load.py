@@ -127,7 +127,9 @@ def pgbench(
     env: dict[str, str],
     groups: dict[str, PidSource],
 ) -> Run:
-    """pgbench with a custom script, `-c clients -j 1`, simple protocol (as Django's driver)."""
+    """pgbench with a custom script, `-c clients -j 1`, simple protocol (as Django's driver),
+    and JIT off, as the app's connections have it (webgis.settings): pages of 10,000 rows
+    cost enough to be JIT-compiled, which took longer than running them."""
     log_dir = WORK / "pgbench"
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("tx*"):
@@ -150,7 +152,10 @@ def pgbench(
     ]
     with CpuMeter({**groups, "loadgen": holder.pids}) as meter:
         process = subprocess.Popen(
-            argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv,
+            env={**os.environ, **env, "PGOPTIONS": "-c jit=off"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         holder.pid = process.pid
         out, err = process.communicate(timeout=seconds + 120)

@@ -36,6 +36,7 @@ from catalogue.selectors import (
     feature_get,
     features_page,
     features_stream,
+    public_occurrences_page,
     queryables_schema,
 )
 from layers.permissions import access_for
@@ -55,6 +56,8 @@ MAX_OFFSET = 10_000_000
 # JSON pages of more features than this are streamed (StreamingHttpResponse).
 STREAM_ABOVE = 2_000
 UNFILTERED_PARAMS = frozenset({"f", "limit", "offset"})
+# What an anonymous visitor's page may ask for and still be read in one statement.
+PUBLIC_PARAMS = UNFILTERED_PARAMS | {"bbox"}
 REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 REL_TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -500,11 +503,12 @@ def _items_page_response(
 
 
 def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | None:
-    """An anonymous visitor's unfiltered JSON page of a published dataset, from its feature
-    blocks in one statement (catalogue.blocks.public_page), without building the collection:
-    QGIS and harvesters walk collections this way. The same response as the general path,
-    which takes over (None) for anything else: no such dataset, blocks not current, a page to
-    stream, a bad parameter (its error message)."""
+    """An anonymous visitor's JSON page of a published dataset in one statement, without
+    building the collection: unfiltered, from its feature blocks (catalogue.blocks.public_page),
+    as QGIS and harvesters walk collections; with a bbox, an occurrence dataset's page by SQL
+    (catalogue.selectors.public_occurrences_page), as a map client asks. The same response as
+    the general path, which takes over (None) for anything else: no such dataset, blocks not
+    current, an empty page, a page to stream, a bad parameter (its error message)."""
     slug = dataset_slug_of(collection_id)
     if slug is None or collection_id == AGGREGATE_ID:
         return None
@@ -512,11 +516,16 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
         if _output_format(request) != "json":
             return None
         limit, offset = _page_limits(request)
+        if limit > STREAM_ABOVE:
+            return None
+        if "bbox" in request.GET:
+            page = public_occurrences_page(
+                slug=slug, params=request.GET, limit=limit, offset=offset
+            )
+        else:
+            page = public_page(slug=slug, kinds=list(SOURCES), limit=limit, offset=offset)
     except BadRequest:  # answered by the general path, in its order (a 404 first)
         return None
-    if limit > STREAM_ABOVE:
-        return None
-    page = public_page(slug=slug, kinds=list(SOURCES), limit=limit, offset=offset)
     if page is None:
         return None
     members = _items_members(
@@ -534,7 +543,7 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
 def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingHttpResponse:
     # Paging only, no filter: a published dataset's page comes from its feature blocks.
     unfiltered = set(request.GET) <= UNFILTERED_PARAMS
-    if unfiltered and not request.user.is_authenticated:
+    if set(request.GET) <= PUBLIC_PARAMS and not request.user.is_authenticated:
         public = _public_items(request, collection_id)
         if public is not None:
             return public

@@ -12,7 +12,13 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db import connection
 
-from deposits.models import LocationAccuracy, MemberState, OccurrenceStatus, ReportingCode
+from deposits.models import (
+    LocationAccuracy,
+    MemberState,
+    OccurrenceStatus,
+    ReportingCode,
+    without_boundaries,
+)
 from layers.models import Dataset, DatasetKind, StructureType
 from layers.selectors import data_version, datasets_visible
 from webgis.lib.mvt import Where
@@ -330,6 +336,8 @@ def _datasets_with_features(user: Any) -> Any:
         datasets_visible(user=user)
         .filter(kind__in=list(SOURCES))
         .select_related("member_state", "owner")
+        # Never the boundaries (deposits.models.BOUNDARY_FIELDS): every items page read them.
+        .defer(*without_boundaries("member_state"))
         .order_by("title", "slug")
     )
 

@@ -5,14 +5,16 @@ import datetime as dt
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg2.extensions
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection
 
-from catalogue.blocks import BlockStream
+from catalogue.blocks import BlockStream, PublicPage
 from catalogue.collections import (
     DATE,
     LIST,
@@ -23,11 +25,13 @@ from catalogue.collections import (
     Collection,
     Property,
 )
-from deposits.models import Commodity
+from deposits.models import Commodity, without_boundaries
 from deposits.selectors import (
+    NO_PARALLEL,
     FeaturePage,
     FeatureStream,
     OccurrenceFilters,
+    occurrence_filters_parse,
     occurrences_geojson_stream,
     occurrences_page_sql,
 )
@@ -115,6 +119,43 @@ def _sql_stream(
         count_sql=f"SELECT count(*) FROM {table} t WHERE {full.sql}",
         count_params=list(full.params),
     )
+
+
+# An anonymous visitor's filtered page of an occurrence dataset (catalogue.api.items): the
+# published dataset found by its slug in the same statement, without building the collection.
+_PUBLIC_DATASET_SQL = (
+    "public_dataset AS (SELECT id, title FROM layers_dataset"
+    " WHERE slug = %s AND kind = %s AND is_published)"
+)
+
+
+def public_occurrences_page(
+    *, slug: str, params: Mapping[str, str], limit: int, offset: int
+) -> PublicPage | None:
+    """The page of the published occurrence dataset `slug` filtered by `params` (the
+    occurrence filters, e.g. a bbox), its count and the dataset's title, in one statement: the
+    general path's rows and count, the same where. None when there is no such dataset or the
+    page is empty; the caller then takes the general path, which answers both (a 404, or
+    the empty page's count)."""
+    where = (
+        Where("t.dataset_id = (SELECT id FROM public_dataset)")
+        & dataset_visibility_where(user=AnonymousUser())
+        & occurrence_filters_parse(params).where()
+    )
+    page_sql, page_params = occurrences_page_sql(where, limit, offset)
+    with connection.cursor() as cursor:
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
+        cursor.execute(
+            f"{NO_PARALLEL}WITH {_PUBLIC_DATASET_SQL} SELECT page.feature,"
+            f" (SELECT count(*) FROM {OCCURRENCES.table} t WHERE {where.sql}),"
+            f" (SELECT title FROM public_dataset) FROM ({page_sql}) page ORDER BY page.id",
+            [slug, OCCURRENCES.kind, *where.params, *page_params],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    features = b",".join(row[0] for row in rows)
+    return PublicPage(rows[0][2].decode(), features, int(rows[0][1]), len(rows))
 
 
 def collection_features_sql(collection: Collection) -> tuple[str, list[Any]]:
@@ -413,7 +454,10 @@ def catalogue_search(*, query: CatalogueQuery, user: Any) -> CatalogueResult:
     """Datasets the user may see that match every criterion, with a count per facet value
     (each facet counted with the other criteria applied)."""
     datasets = list(
-        datasets_visible(user=user).select_related("member_state", "owner").order_by("title")
+        datasets_visible(user=user)
+        .select_related("member_state", "owner")
+        .defer(*without_boundaries("member_state"))
+        .order_by("title")
     )
     commodities = dataset_commodities()
     words = query.text.lower().split()

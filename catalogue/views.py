@@ -42,7 +42,7 @@ from catalogue.services import (
     download_scope,
     download_spec_build,
 )
-from deposits.models import Commodity, MemberState
+from deposits.models import Commodity, MemberState, without_boundaries
 from layers.models import Dataset, DatasetKind
 from layers.permissions import access_for
 from layers.selectors import datasets_visible
@@ -189,6 +189,7 @@ def _visible_dataset(request: HttpRequest, slug: str) -> Dataset:
     dataset = (
         datasets_visible(user=request.user)
         .select_related("member_state", "owner")
+        .defer(*without_boundaries("member_state"))
         .filter(slug=slug)
         .first()
     )

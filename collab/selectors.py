@@ -28,7 +28,7 @@ from collab.models import (
     WorkingGroup,
 )
 from collab.permissions import Actor, folders_visible_q, reports_visible_q
-from deposits.models import MemberState
+from deposits.models import MemberState, without_boundaries
 
 Period = tuple[int, int]  # (year, quarter)
 
@@ -49,7 +49,9 @@ def plan_current(*, today: date) -> Plan | None:
 
 def plan_areas(*, plan: Plan) -> QuerySet[ProgrammeArea]:
     """The plan's programme areas with their strategies and action lines, in plan order."""
-    lines = ActionLine.objects.select_related("working_group", "lead_country")
+    lines = ActionLine.objects.select_related("working_group", "lead_country").defer(
+        *without_boundaries("lead_country")
+    )
     return plan.programme_areas.prefetch_related(
         Prefetch(
             "strategies",
@@ -85,10 +87,14 @@ def milestones_of(*, plan: Plan, action_line: ActionLine | None = None) -> Query
 
 
 def reports_visible(*, actor: Actor) -> QuerySet[ProgressReport]:
-    return ProgressReport.objects.filter(reports_visible_q(actor)).select_related(
-        "action_line__strategy__programme_area__plan",
-        "action_line__working_group",
-        "member_state",
+    return (
+        ProgressReport.objects.filter(reports_visible_q(actor))
+        .select_related(
+            "action_line__strategy__programme_area__plan",
+            "action_line__working_group",
+            "member_state",
+        )
+        .defer(*without_boundaries("member_state"))
     )
 
 
@@ -467,13 +473,16 @@ def members_list() -> QuerySet[User]:
     return (
         User.objects.filter(Q(collab_profile__isnull=False) | Q(is_superuser=True))
         .select_related("collab_profile__member_state")
+        .defer(*without_boundaries("collab_profile__member_state"))
         .prefetch_related("collab_profile__working_groups")
         .order_by("username")
     )
 
 
 def invitations_list() -> QuerySet[Invitation]:
-    return Invitation.objects.select_related("member_state", "invited_by", "user")
+    return Invitation.objects.select_related("member_state", "invited_by", "user").defer(
+        *without_boundaries("member_state")
+    )
 
 
 def audit_entries(*, model: str = "", actor: str = "") -> QuerySet[AuditEntry]:

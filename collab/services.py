@@ -52,7 +52,7 @@ from collab.models import (
 from collab.permissions import Actor, actor_for, folders_visible_q, reports_visible_q
 from collab.storage import private_storage
 from collab.uploads import CheckedFile, storage_name
-from deposits.models import MemberState
+from deposits.models import MemberState, without_boundaries
 from layers.models import Dataset
 
 log = logging.getLogger(__name__)
@@ -236,6 +236,7 @@ def invitation_find(*, token: str) -> Invitation:
     """The open invitation behind a link, or InvitationInvalid."""
     invitation = (
         Invitation.objects.select_related("member_state")
+        .defer(*without_boundaries("member_state"))
         .filter(token_hash=_token_hash(token))
         .first()
     )

@@ -5,6 +5,21 @@ from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 
+# A member state's boundaries are large (Indonesia's: 316 KB, stored twice) and only SQL needs
+# them (tiles, checks). Queries leave them out: every landing page read them with the indicator
+# values, 155 of its 213 ms. Reading one on an instance loads it then.
+BOUNDARY_FIELDS = ("boundary", "boundary_3857")
+
+
+def without_boundaries(*paths: str) -> list[str]:
+    """For `.defer()` on a query that selects member states through `paths` (select_related)."""
+    return [f"{path}__{name}" for path in paths for name in BOUNDARY_FIELDS]
+
+
+class MemberStateManager(models.Manager["MemberState"]):
+    def get_queryset(self) -> models.QuerySet["MemberState"]:
+        return super().get_queryset().defer(*BOUNDARY_FIELDS)
+
 
 class MemberState(models.Model):
     """An ASEAN member state; the list is data (Timor-Leste joined in 2025)."""
@@ -20,6 +35,8 @@ class MemberState(models.Model):
     )
     boundary_source = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MemberStateManager()
 
     class Meta:
         ordering = ["name"]

@@ -1,7 +1,7 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from deposits.models import MineralOccurrence
+from deposits.models import MineralOccurrence, without_boundaries
 from layers.permissions import access_for
 from layers.selectors import datasets_visible
 
@@ -11,6 +11,7 @@ def occurrence_page(request: HttpRequest, pk: int) -> HttpResponse:
     visible = MineralOccurrence.objects.filter(dataset__in=datasets_visible(user=request.user))
     occurrence = (
         visible.select_related("member_state", "dataset")
+        .defer(*without_boundaries("member_state"))
         .prefetch_related("commodity_links__commodity")
         .filter(pk=pk)
         .first()

@@ -18,6 +18,7 @@ from deposits.models import (
     MineralOccurrence,
     OccurrenceCommodity,
     OccurrenceStatus,
+    without_boundaries,
 )
 from landing.models import IndicatorValue
 from layers.selectors import dataset_visibility_where, datasets_visible
@@ -79,7 +80,9 @@ def member_state_get(*, code: str) -> MemberState | None:
 
 
 def _values() -> QuerySet[IndicatorValue]:
-    return IndicatorValue.objects.select_related("indicator", "member_state", "commodity", "source")
+    return IndicatorValue.objects.select_related(
+        "indicator", "member_state", "commodity", "source"
+    ).defer(*without_boundaries("member_state"))
 
 
 def indicator_values(

@@ -350,3 +350,99 @@ def test_signed_in_viewers_and_pages_to_stream_take_the_general_path(
         called == ["phl-mines"] and response.streaming
     )  # tried, then streamed by the general path
     assert len(json.loads(b"".join(response.streaming_content))["features"]) == 3
+
+
+# A bbox page of an occurrence dataset, for an anonymous visitor: one statement too -----------
+
+BBOXES = [
+    "121,16,122,18",  # two of the three occurrences
+    "124,6,126,7",  # one
+    "-180,-90,180,90",  # all
+    "0,0,1,1",  # none: the general path answers the empty page
+    "",  # an empty bbox: no bbox, as on the general path
+]
+
+
+@pytest.mark.parametrize(
+    "collection", ["phl-mines", "idn-geology", "tha-faults", "mys-samples", "dataset-occurrences"]
+)
+@pytest.mark.parametrize("bbox", BBOXES)
+@pytest.mark.parametrize(("limit", "offset"), [(10, 0), (1, 1), (5, 30)])
+def test_an_anonymous_bbox_page_is_the_general_response(
+    anonymous: Client,
+    world: World,
+    make_dataset: Any,
+    make_occurrence: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    collection: str,
+    bbox: str,
+    limit: int,
+    offset: int,
+) -> None:
+    """catalogue.api._public_items with a bbox answers exactly as the general path, and an
+    occurrence dataset's page with features is one statement."""
+    reserved = make_dataset(slug="occurrences", title="A dataset named like the aggregate")
+    make_occurrence("Reserved", lon=121.5, lat=17.0, dataset=reserved)
+    params = {"f": "json", "limit": limit, "offset": offset, "bbox": bbox}
+    url = f"/ogc/collections/{collection}/items"
+    with CaptureQueriesContext(connection) as queries:
+        fast = anonymous.get(url, params)
+    fast_sql = [q["sql"] for q in queries.captured_queries]  # the next request clears the log
+    monkeypatch.setattr(catalogue_api, "_public_items", lambda request, collection_id: None)
+    general = anonymous.get(url, params)
+    assert fast.status_code == general.status_code == 200
+    assert _without_time(fast.content) == _without_time(general.content)
+    assert _features_bytes(fast.content) == _features_bytes(general.content)
+    for header in ("Content-Type", "Cache-Control", "Vary"):
+        assert fast[header] == general[header]
+    returned = json.loads(fast.content)["numberReturned"]
+    if collection in {"phl-mines", "dataset-occurrences"} and returned:
+        assert len(fast_sql) == 1 and "public_dataset" in fast_sql[0]
+    else:  # another kind of layer, or an empty page: tried, then the general path
+        assert len(fast_sql) > 1
+
+
+def test_the_bbox_fast_path_pages_and_counts_like_the_api(anonymous: Client, world: World) -> None:
+    """Two of three occurrences in the box, ordered by id, one a page: next link, then none."""
+    params = {"f": "json", "bbox": "121,16,122,18", "limit": 1}
+    first = anonymous.get("/ogc/collections/phl-mines/items", params).json()
+    second = anonymous.get("/ogc/collections/phl-mines/items", {**params, "offset": 1}).json()
+    assert (first["numberMatched"], first["numberReturned"]) == (2, 1)
+    assert (second["numberMatched"], second["numberReturned"]) == (2, 1)
+    assert first["features"][0]["id"] < second["features"][0]["id"]
+    rels = lambda doc: {link["rel"] for link in doc["links"]}  # noqa: E731
+    assert "next" in rels(first) and "next" not in rels(second) and "prev" in rels(second)
+    names = {f["properties"]["name"] for f in first["features"] + second["features"]}
+    assert THAI in names
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status"),
+    [
+        ("/ogc/collections/phl-secret/items", {"bbox": "121,12,123,14"}, 404),  # unpublished
+        ("/ogc/collections/no-such-thing/items", {"bbox": "1,2,3"}, 404),  # 404 before 400
+        ("/ogc/collections/phl-mines/items", {"bbox": "1,2,3"}, 400),
+        ("/ogc/collections/phl-mines/items", {"bbox": "121,16,122,north"}, 400),
+        ("/ogc/collections/phl-mines/items", {"bbox": "122,16,121,18"}, 400),
+        ("/ogc/collections/phl-mines/items", {"bbox": "121,16,122,18", "limit": "0"}, 400),
+        ("/ogc/collections/phl-mines/items", {"bbox": "121,16,122,18", "colour": "red"}, 400),
+    ],
+)
+def test_what_the_bbox_fast_path_cannot_answer_gets_the_general_answer(
+    anonymous: Client, world: World, url: str, params: dict[str, str], status: int
+) -> None:
+    response = anonymous.get(url, {"f": "json", **params}, HTTP_ACCEPT="application/json")
+    assert response.status_code == status
+    assert response.json()["code"] in {"NotFound", "InvalidParameterValue"}
+
+
+def test_a_signed_in_bbox_page_takes_the_general_path(
+    reviewer: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewers see unpublished data: their pages never come from the public statement."""
+    monkeypatch.setattr(catalogue_api, "public_occurrences_page", None)  # would raise if called
+    response = reviewer.get(
+        "/ogc/collections/phl-secret/items", {"f": "json", "bbox": "121,12,123,14"}
+    )
+    assert response.status_code == 200
+    assert response.json()["numberReturned"] == 1
