@@ -82,7 +82,7 @@ def member_state_get(*, code: str) -> MemberState | None:
 def _values() -> QuerySet[IndicatorValue]:
     return IndicatorValue.objects.select_related(
         "indicator", "member_state", "commodity", "source"
-    ).defer(*without_boundaries("member_state"))
+    )
 
 
 def indicator_values(
@@ -229,9 +229,8 @@ MAP_GRID = 1 / 60  # occurrences merged per cell of this share of the width
 
 
 def member_state_map(*, user: Any, member_state: MemberState) -> StateMap | None:
-    """The boundary, neighbours clipped to the frame and occurrences merged per grid cell."""
-    if member_state.boundary is None:
-        return None
+    """The boundary, neighbours clipped to the frame and occurrences merged per grid cell
+    (None without a boundary: its envelope is then NULL)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),"
