@@ -541,7 +541,8 @@ def _public_items(request: HttpRequest, collection_id: str) -> HttpResponse | No
 
 @ogc_view
 def items(request: HttpRequest, collection_id: str) -> HttpResponse | StreamingHttpResponse:
-    # Paging only, no filter: a published dataset's page comes from its feature blocks.
+    # Paging only, no filter: a published dataset's page comes from its feature blocks. An
+    # anonymous page of that kind, or with a bbox only, is first tried in one statement.
     unfiltered = set(request.GET) <= UNFILTERED_PARAMS
     if set(request.GET) <= PUBLIC_PARAMS and not request.user.is_authenticated:
         public = _public_items(request, collection_id)
