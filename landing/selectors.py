@@ -82,7 +82,7 @@ def member_state_get(*, code: str) -> MemberState | None:
 def _values() -> QuerySet[IndicatorValue]:
     return IndicatorValue.objects.select_related(
         "indicator", "member_state", "commodity", "source"
-    )
+    ).defer(*without_boundaries("member_state"))
 
 
 def indicator_values(
