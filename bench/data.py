@@ -356,8 +356,9 @@ def data_ensure(*, points: int, polygons: int) -> dict[str, float]:
             with transaction.atomic():
                 # A bulk load of rows consistent by construction: foreign-key triggers off for
                 # this transaction (superuser, bench database only), checked once at the end.
-                # With them the triggers that delete outdated feature blocks: done here.
+                # With them the triggers that delete outdated feature blocks and texts: done here.
                 _execute("DELETE FROM catalogue_featureblock")
+                _execute("DELETE FROM catalogue_featuretext")
                 _execute("SET LOCAL session_replication_role = replica")
                 generate(count=size)
                 _execute("SET LOCAL session_replication_role = DEFAULT")

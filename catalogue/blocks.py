@@ -10,7 +10,10 @@ the dataset is published and kept in blocks of FEATURE_BLOCK_SIZE Feature texts
 Blocks are only an optimisation: a page is built from them only when every block it needs is
 of the dataset's current version and revision; otherwise (not built yet, being rebuilt) it is
 built by SQL as before (catalogue.selectors), and a build is queued. Filtered pages (bbox,
-properties, CQL2) and the `occurrences` collection over every dataset are always built by SQL.
+properties, CQL2) and the `occurrences` collection over every dataset are built by SQL, except an
+anonymous bbox page of an occurrence dataset: the build also writes that dataset's Feature texts,
+one row a feature in geohash order (`TEXTS`, catalogue.models.FeatureText), which such a page
+reads while the blocks are current (catalogue.selectors.public_occurrences_page).
 """
 
 import logging
@@ -29,6 +32,7 @@ from webgis.lib.pgtools import statement_timeout_lift
 log = logging.getLogger(__name__)
 
 TABLE = "catalogue_featureblock"
+TEXTS = "catalogue_featuretext"
 # A streamed page is fetched this many features' worth of blocks at a time.
 STREAM_BATCH_FEATURES = 2_000
 
@@ -214,7 +218,7 @@ def blocks_build(dataset_id: int) -> int:
     edit that commits meanwhile waits for this build to commit and then deletes its blocks
     (the triggers), or, if it committed first, makes this build fail with a serialization error
     instead of writing stale blocks. Member states and commodities are share-locked likewise."""
-    from catalogue.collections import dataset_collection
+    from catalogue.collections import OCCURRENCES, dataset_collection
     from catalogue.selectors import collection_features_sql
 
     size = block_size()
@@ -246,6 +250,7 @@ def blocks_build(dataset_id: int) -> int:
             return 0
         features, params = collection_features_sql(collection)
         cursor.execute(f"DELETE FROM {TABLE} WHERE dataset_id = %s", [dataset_id])
+        cursor.execute(f"DELETE FROM {TEXTS} WHERE dataset_id = %s", [dataset_id])
         # Counted on the collection's rows (one per feature), without building their JSON.
         where = collection.where
         cursor.execute(
@@ -270,6 +275,16 @@ def blocks_build(dataset_id: int) -> int:
             [dataset_id, version, revision, size, matched, size, size, *params],
         )
         written = cursor.rowcount
+        if collection.source is OCCURRENCES:
+            # The same texts, one row a feature, written in geohash order: a box's features
+            # land in adjacent table pages (bbox pages, catalogue.selectors).
+            cursor.execute(
+                f"""INSERT INTO {TEXTS} (dataset_id, feature_id, geom, feature)
+                    SELECT %s, f.id, t.geom, f.feature FROM ({features}) f
+                    JOIN {OCCURRENCES.table} t ON t.id = f.id
+                    ORDER BY ST_GeoHash(t.geom, 10), f.id""",
+                [dataset_id, *params],
+            )
     log.info(
         "feature blocks: %s v%s, %s features in %s blocks", dataset.slug, version, matched, written
     )

@@ -4,7 +4,9 @@ the job worker; identical requests (same data version, filters and viewer) share
 import uuid
 
 from django.conf import settings
+from django.contrib.gis.db import models as gis_models
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 
 
@@ -88,3 +90,29 @@ class FeatureBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset_id} v{self.version} block {self.seq}"
+
+
+class FeatureText(models.Model):
+    """One feature of a published occurrence dataset, as the items API sends it, stored in
+    spatial order (by geohash) for bbox pages: the features in a box sit in a few adjacent table
+    pages, read through the `(geom, dataset)` index, instead of one index lookup per feature.
+    The texts are the blocks' texts, written and deleted with them (catalogue.blocks): they are
+    read only while the dataset's blocks are current."""
+
+    dataset = models.ForeignKey(
+        "layers.Dataset", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    feature_id = models.BigIntegerField()
+    geom = gis_models.GeometryField(srid=4326, spatial_index=False)
+    feature = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "feature_id"], name="featuretext_dataset_feature"
+            )
+        ]
+        indexes = [GistIndex(fields=["geom", "dataset"], name="featuretext_geom_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} feature {self.feature_id}"

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from catalogue import api as catalogue_api
 from catalogue import blocks
 from catalogue.blocks import blocks_build
-from catalogue.models import FeatureBlock
+from catalogue.models import FeatureBlock, FeatureText
 from deposits.models import Commodity, MemberState, MineralOccurrence
 from layers.models import Dataset
 from tests.catalogue.conftest import THAI, VIETNAMESE, World
@@ -150,18 +150,19 @@ def test_the_html_page_reads_blocks_too(anonymous: Client, mines: Dataset) -> No
 @pytest.mark.parametrize(
     "params",
     [
-        {"bbox": "121.0,14.0,121.45,15.0"},
         {"name": "Tampakan 2"},
         {"filter": "name LIKE 'Tamp%'"},
         {"commodity": "gold"},
+        {"bbox": "121.0,14.0,121.45,15.0", "commodity": "gold"},
     ],
 )
 def test_filtered_pages_are_always_built_by_sql(
     anonymous: Client, mines: Dataset, params: dict[str, str]
 ) -> None:
+    """(An anonymous page with a bbox only reads the feature texts: tested below.)"""
     blocks_build(mines.pk)
     body, sql = _items(anonymous, "phl-mines", **params)
-    assert not any(blocks.TABLE in q for q in sql)
+    assert not any(blocks.TABLE in q or blocks.TEXTS in q for q in sql)
     features = json.loads(body)["features"]
     assert 0 < len(features) < 11
 
@@ -219,6 +220,10 @@ def _blocks_of(dataset: Dataset) -> int:
     return FeatureBlock.objects.filter(dataset=dataset).count()
 
 
+def _texts_of(dataset: Dataset) -> int:
+    return FeatureText.objects.filter(dataset=dataset).count()
+
+
 CHANGES: list[tuple[str, Callable[[Dataset], None]]] = [
     ("a new version", lambda d: Dataset.objects.filter(pk=d.pk).update(version=d.version + 1)),
     ("a new title", lambda d: Dataset.objects.filter(pk=d.pk).update(title="Renamed")),
@@ -250,17 +255,43 @@ def test_what_changes_a_feature_deletes_the_blocks(
     make_occurrence("Elsewhere", dataset=other, state="IDN", lon=110, lat=-7)
     blocks_build(mines.pk)
     blocks_build(other.pk)
+    assert (_texts_of(mines), _texts_of(other)) == (11, 1)
     apply(mines)
-    assert _blocks_of(mines) == 0, change
-    # Another dataset's blocks stay, unless what changed shows in every dataset.
+    assert _blocks_of(mines) == 0 and _texts_of(mines) == 0, change
+    # Another dataset's blocks and texts stay, unless what changed shows in every dataset.
     everywhere = change in {"a renamed member state", "a renamed commodity"}
-    assert _blocks_of(other) == (0 if everywhere else 1)
+    assert _blocks_of(other) == _texts_of(other) == (0 if everywhere else 1)
 
 
 def test_an_edit_that_no_feature_shows_keeps_the_blocks(mines: Dataset) -> None:
     blocks_build(mines.pk)
     Dataset.objects.filter(pk=mines.pk).update(abstract="A new abstract", keywords=["new"])
-    assert _blocks_of(mines) == 4
+    assert _blocks_of(mines) == 4 and _texts_of(mines) == 11
+
+
+def test_feature_texts_are_the_block_texts_in_geohash_order(world: World) -> None:
+    """Occurrence datasets only; each text is its feature's text in the blocks."""
+    mines = world.occurrences
+    call_command("feature_blocks", stdout=None)
+    texts = list(FeatureText.objects.filter(dataset=mines).order_by("pk"))
+    blocks = b",".join(
+        b.features.encode() for b in FeatureBlock.objects.filter(dataset=mines).order_by("seq")
+    )
+    assert sorted(t.feature_id for t in texts) == sorted(
+        mines.occurrences.values_list("pk", flat=True)
+    )
+    assert (
+        b",".join(t.feature.encode() for t in sorted(texts, key=lambda t: t.feature_id)) == blocks
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT feature_id FROM catalogue_featuretext WHERE dataset_id = %s"
+            " ORDER BY ST_GeoHash(geom, 10), feature_id",
+            [mines.pk],
+        )
+        assert [r[0] for r in cursor.fetchall()] == [t.feature_id for t in texts]
+    for kind in ("idn-geology", "tha-faults", "mys-samples"):
+        assert not FeatureText.objects.filter(dataset__slug=kind).exists()
 
 
 def test_the_command_builds_what_is_missing(world: World) -> None:
@@ -378,6 +409,7 @@ BBOXES = [
 @pytest.mark.parametrize("collection", EVERY_KIND)
 @pytest.mark.parametrize("bbox", BBOXES)
 @pytest.mark.parametrize(("limit", "offset"), [(10, 0), (1, 1), (5, 30)])
+@pytest.mark.parametrize("texts", [True, False], ids=["from texts", "by SQL"])
 def test_an_anonymous_bbox_page_is_the_general_response(
     anonymous: Client,
     world: World,
@@ -388,18 +420,25 @@ def test_an_anonymous_bbox_page_is_the_general_response(
     bbox: str,
     limit: int,
     offset: int,
+    texts: bool,
 ) -> None:
-    """catalogue.api._public_items with a bbox answers exactly as the general path, and an
-    occurrence dataset's page with features is one statement."""
+    """catalogue.api._public_items with a bbox answers exactly as the general path, from the
+    feature texts when they are built, by SQL otherwise; an occurrence dataset's page with
+    features is one statement."""
     reserved = make_dataset(slug="occurrences", title="A dataset named like the aggregate")
     make_occurrence("Reserved", lon=121.5, lat=17.0, dataset=reserved)
+    if texts:
+        call_command("feature_blocks", stdout=None)
     params = {"f": "json", "limit": limit, "offset": offset, "bbox": bbox}
     fast_sql = _fast_and_general_agree(anonymous, monkeypatch, collection, params)
     returned = json.loads(anonymous.get(f"/ogc/collections/{collection}/items", params).content)[
         "numberReturned"
     ]
     if collection in {"phl-mines", "dataset-occurrences"} and returned:
-        assert len(fast_sql) == 1 and "public_dataset" in fast_sql[0]
+        if texts and bbox:
+            assert len(fast_sql) == 1 and "catalogue_featuretext" in fast_sql[0]
+        else:  # the texts statement finds nothing (when a bbox asks), then the SQL one
+            assert len(fast_sql) == (2 if bbox else 1) and "public_dataset" in fast_sql[-1]
     else:  # another kind of layer, or an empty page: tried, then the general path
         assert len(fast_sql) > 1
 
@@ -448,3 +487,23 @@ def test_a_signed_in_bbox_page_takes_the_general_path(
     )
     assert response.status_code == 200
     assert response.json()["numberReturned"] == 1
+
+
+def test_a_bbox_page_never_shows_stale_texts(anonymous: Client, world: World) -> None:
+    """An edit deletes the texts in its own transaction (the blocks' triggers): the next bbox
+    page shows it, by SQL, until the texts are built again."""
+    call_command("feature_blocks", stdout=None)
+    params = {"f": "json", "bbox": "121,16,122,18"}
+    before = anonymous.get("/ogc/collections/phl-mines/items", params).json()
+    first = before["features"][0]["id"]
+    MineralOccurrence.objects.filter(pk=first).update(name="Renamed in place")
+    with CaptureQueriesContext(connection) as queries:
+        after = anonymous.get("/ogc/collections/phl-mines/items", params).json()
+        sql = [q["sql"] for q in queries.captured_queries]
+    assert after["features"][0]["properties"]["name"] == "Renamed in place"
+    assert len(sql) == 2  # the texts statement found no current texts; then SQL
+    call_command("feature_blocks", stdout=None)
+    with CaptureQueriesContext(connection) as queries:
+        rebuilt = anonymous.get("/ogc/collections/phl-mines/items", params).json()
+        sql = [q["sql"] for q in queries.captured_queries]
+    assert rebuilt["features"] == after["features"] and len(sql) == 1
