@@ -260,6 +260,19 @@ def blocks_build(dataset_id: int) -> int:
         (matched,) = cursor.fetchone() or (0,)
         if not matched:
             return 0
+        if collection.source is OCCURRENCES:
+            # The texts, one row a feature, written in geohash order: a box's features land in
+            # adjacent table pages (bbox pages, catalogue.selectors). The blocks are then cut
+            # from these texts, so each feature's JSON is built once.
+            cursor.execute(
+                f"""INSERT INTO {TEXTS} (dataset_id, feature_id, geom, feature)
+                    SELECT %s, f.id, t.geom, f.feature FROM ({features}) f
+                    JOIN {OCCURRENCES.table} t ON t.id = f.id
+                    ORDER BY ST_GeoHash(t.geom, 10), f.id""",
+                [dataset_id, *params],
+            )
+            features = f"SELECT feature, feature_id AS id FROM {TEXTS} WHERE dataset_id = %s"
+            params = [dataset_id]
         # ends: where each feature ends in its block, in bytes (the comma after it is not in).
         cursor.execute(
             f"""INSERT INTO {TABLE} (dataset_id, version, revision, block_size, seq, matched,
@@ -275,16 +288,6 @@ def blocks_build(dataset_id: int) -> int:
             [dataset_id, version, revision, size, matched, size, size, *params],
         )
         written = cursor.rowcount
-        if collection.source is OCCURRENCES:
-            # The same texts, one row a feature, written in geohash order: a box's features
-            # land in adjacent table pages (bbox pages, catalogue.selectors).
-            cursor.execute(
-                f"""INSERT INTO {TEXTS} (dataset_id, feature_id, geom, feature)
-                    SELECT %s, f.id, t.geom, f.feature FROM ({features}) f
-                    JOIN {OCCURRENCES.table} t ON t.id = f.id
-                    ORDER BY ST_GeoHash(t.geom, 10), f.id""",
-                [dataset_id, *params],
-            )
     log.info(
         "feature blocks: %s v%s, %s features in %s blocks", dataset.slug, version, matched, written
     )

@@ -150,14 +150,19 @@ def public_occurrences_page(
         & filters.where()
     )
     page_sql, page_params = occurrences_page_sql(where, limit, offset)
+    return _public_page_run(
+        f"WITH {_PUBLIC_DATASET_SQL} SELECT page.feature,"
+        f" (SELECT count(*) FROM {OCCURRENCES.table} t WHERE {where.sql}),"
+        f" (SELECT title FROM public_dataset) FROM ({page_sql}) page ORDER BY page.id",
+        [slug, OCCURRENCES.kind, *where.params, *page_params],
+    )
+
+
+def _public_page_run(sql: str, params: list[Any]) -> PublicPage | None:
+    """Runs a public page's statement (rows of feature, count, title); None without rows."""
     with connection.cursor() as cursor:
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-        cursor.execute(
-            f"{NO_PARALLEL}WITH {_PUBLIC_DATASET_SQL} SELECT page.feature,"
-            f" (SELECT count(*) FROM {OCCURRENCES.table} t WHERE {where.sql}),"
-            f" (SELECT title FROM public_dataset) FROM ({page_sql}) page ORDER BY page.id",
-            [slug, OCCURRENCES.kind, *where.params, *page_params],
-        )
+        cursor.execute(NO_PARALLEL + sql, params)
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -193,15 +198,10 @@ def public_texts_statement(
 def _public_texts_page(
     *, slug: str, bbox: tuple[float, float, float, float], limit: int, offset: int
 ) -> PublicPage | None:
-    sql, params = public_texts_statement(slug=slug, bbox=bbox, limit=limit, offset=offset)
-    with connection.cursor() as cursor:
-        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-        cursor.execute(NO_PARALLEL + sql, params)
-        rows = cursor.fetchall()
-    if not rows:  # no such dataset, blocks not current, or an empty page: the general SQL
-        return None
-    features = b",".join(row[0] for row in rows)
-    return PublicPage(rows[0][2].decode(), features, int(rows[0][1]), len(rows))
+    # None (no such dataset, blocks not current, or an empty page): the general SQL answers.
+    return _public_page_run(
+        *public_texts_statement(slug=slug, bbox=bbox, limit=limit, offset=offset)
+    )
 
 
 def collection_features_sql(collection: Collection) -> tuple[str, list[Any]]:
