@@ -190,7 +190,7 @@ class BlockStream:
 @dataclass(frozen=True)
 class PublicPage:
     title: str  # the dataset's, which is its collection's
-    features: bytes
+    features: list[bytes]  # pieces of the features array's text, to put commas between
     number_matched: int
     number_returned: int
 
@@ -206,7 +206,7 @@ def public_page(*, slug: str, kinds: list[str], limit: int, offset: int) -> Publ
         rows = cursor.fetchall()
     if not reader.complete(rows):
         return None
-    features = b",".join(reader.take(rows))
+    features = list(reader.take(rows))
     return PublicPage(rows[0][4].decode(), features, reader.number_matched, reader.number_returned)
 
 

@@ -166,7 +166,7 @@ def _public_page_run(sql: str, params: list[Any]) -> PublicPage | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    features = b",".join(row[0] for row in rows)
+    features = [row[0] for row in rows]
     return PublicPage(rows[0][2].decode(), features, int(rows[0][1]), len(rows))
 
 

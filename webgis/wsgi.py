@@ -11,6 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webgis.settings")
 django_application = get_wsgi_application()
 
 from webgis.lib.tilecache import TileCacheApp  # noqa: E402  (needs the settings configured)
+from webgis.lib.wsgibody import WholeBody  # noqa: E402
 from webgis.lib.wsgienv import WithoutProcessEnvironment  # noqa: E402
 
-application = WithoutProcessEnvironment(TileCacheApp(django_application))
+application = WithoutProcessEnvironment(TileCacheApp(WholeBody(django_application)))
