@@ -7,6 +7,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from webgis.lib.memory import keep_large_buffers
+
+# Before the first request: each page's buffers then stay in the heap (webgis/lib/memory.py).
+MALLOC_TUNED = keep_large_buffers()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webgis.settings")
 django_application = get_wsgi_application()
 
