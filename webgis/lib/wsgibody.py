@@ -2,8 +2,8 @@
 
 Django's WSGI handler returns the response object itself, an iterable, and Granian (the app
 server) sends an iterable through its streaming path: it iterates the body in Python and
-hands each chunk to the Rust side separately, which cost 0.7 ms and a fifth of the
-worker's samples for a 0.7 MB page (bench/README.md). A list is sent in one write. So a
+hands each chunk to the Rust side separately, which held a fifth of a worker's py-spy
+samples on a 0.7 MB items page (README, "Speed"). A list is sent in one write. So a
 response that is not streaming has its body taken as bytes and is closed (Django's
 `request_finished`, as the server would have done after sending) before the body goes out;
 streaming and file responses keep the streaming path.
