@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pyogrio
-from django.db import connection
+from django.db import connection, transaction
 
 from bench.config import BENCH_DB, ROOT, SEED
 from bench.context import Bench
@@ -168,20 +168,14 @@ def _survey() -> tuple[Any, Any]:
 
 def dataset_delete() -> None:
     """What the bench upload published: live rows, links, version snapshots, the dataset."""
+    from deposits.services import dataset_occurrences_delete
     from layers.ingest.pipeline import VERSIONS_SCHEMA
     from layers.models import Dataset
 
     for dataset in Dataset.objects.filter(slug=DATASET_SLUG):
-        with connection.cursor() as cursor:
-            cursor.execute("SET statement_timeout = 0")  # a million rows to delete
-            cursor.execute(
-                """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
-                       SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
-                [dataset.pk],
-            )
-            cursor.execute(
-                "DELETE FROM deposits_mineraloccurrence WHERE dataset_id = %s", [dataset.pk]
-            )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 0")  # a million rows to delete
+            dataset_occurrences_delete(dataset.pk)
             for table in dataset.versions.values_list("snapshot_table", flat=True):
                 cursor.execute(f'DROP TABLE IF EXISTS {VERSIONS_SCHEMA}."{table}"')
         dataset.uploads.all().delete()
@@ -191,8 +185,6 @@ def dataset_delete() -> None:
 def pipeline_run(zip_path: Path) -> dict[str, Any]:
     """One upload of `zip_path`, as the editor and the worker would do it, to published."""
     import uuid
-
-    from django.db import transaction
 
     from layers.ingest import pipeline
     from layers.models import AuditEntry, Upload, UploadStatus

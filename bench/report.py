@@ -155,7 +155,7 @@ def markdown(data: dict[str, Any]) -> str:
     if data.get("extra", {}).get("polygon_zooms"):
         out += [
             "",
-            "## Polygon tiles per zoom: features and bytes (same tile lists)",
+            "## Polygon tiles per zoom: features and bytes (the same sample of each zoom's tiles)",
             "",
             "| z | server | tiles | features (sum) | bytes (sum) |",
             "|---:|---|---:|---:|---:|",

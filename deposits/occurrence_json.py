@@ -2,8 +2,9 @@
 
 The triggers of migration 0003 keep `deposits_occurrencejson` right for every writer, row set by
 row set; for a bulk publish that means writing each of a million rows twice (once with the
-occurrence, again when its commodity links arrive). Inside `deferred_json` the INSERT triggers
-stand aside (migration 0004) and the rows are written once, on the way out.
+occurrence, again when its commodity links arrive). Inside `deferred_json` the INSERT and DELETE
+triggers stand aside (migrations 0004 and 0007) and the rows are written once, on the way out. A
+whole-dataset delete uses the same mode (deposits.services.dataset_occurrences_delete).
 """
 
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ def deferred_json(dataset_id: int) -> Iterator[None]:
     """Insert the dataset's occurrences and links inside; their GeoJSON is built on leaving.
 
     Every occurrence of the dataset is (re)built, so use it where the block writes the whole
-    dataset (a publish, a restore). Needs a transaction: the setting is transaction-local, so
+    dataset (a publish, a restore). Rows deleted inside keep their JSON: delete through
+    `dataset_occurrences_delete`, which removes it. Needs a transaction: the setting is transaction-local, so
     a failure inside rolls it back with everything else.
     """
     if not connection.in_atomic_block:

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from deposits.models import MemberState
+from deposits.services import dataset_occurrences_delete
 from layers.ingest import safety
 from layers.ingest.reading import ColumnBatch, iter_csv, iter_vector_columns
 from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR, StageContext, Target, suggest_terms
@@ -799,13 +800,10 @@ def _snapshot_name(dataset: Dataset, number: int) -> str:
 
 
 def _live_delete(target_name: str, dataset: Dataset) -> None:
+    if target_name == UploadTarget.OCCURRENCES:
+        dataset_occurrences_delete(dataset.pk)
+        return
     with connection.cursor() as cursor:
-        if target_name == UploadTarget.OCCURRENCES:
-            cursor.execute(
-                """DELETE FROM deposits_occurrencecommodity WHERE occurrence_id IN (
-                       SELECT id FROM deposits_mineraloccurrence WHERE dataset_id = %s)""",
-                [dataset.pk],
-            )
         cursor.execute(
             f"DELETE FROM {target_for(target_name).live_table} WHERE dataset_id = %s", [dataset.pk]
         )

@@ -16,7 +16,12 @@ from deposits.mapping import OccurrenceMapping
 from deposits.models import Commodity, MineralOccurrence, OccurrenceCommodity
 from deposits.occurrence_json import deferred_json
 from deposits.selectors import OccurrenceFilters, occurrences_geojson_page
-from deposits.services import demo_occurrences_create, occurrence_import
+from deposits.services import (
+    dataset_occurrences_delete,
+    demo_occurrences_create,
+    occurrence_import,
+)
+from tests.layers.test_dataset_revision import revision
 from tests.layers.test_uploads import PHL_CSV, post_upload, publish
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +184,7 @@ def test_a_deferred_bulk_write_is_built_on_leaving_then_the_triggers_resume(
         # After the block the triggers do their work again, in the same transaction.
         third = make_occurrence("C", main=("silver",))
         assert stored(third.pk) and stale() == []
-        # Updates and deletes were never deferred.
+        # Updates were never deferred.
         with deferred_json(dataset.pk):
             MineralOccurrence.objects.filter(pk=first.pk).update(name="A renamed")
             assert stale() == []
@@ -190,3 +195,65 @@ def test_a_deferred_bulk_write_needs_a_transaction(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(connections["default"], "in_atomic_block", False)
     with pytest.raises(RuntimeError, match="needs a transaction"), deferred_json(1):
         pass
+
+
+def json_setting() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(current_setting('amdis.occurrence_json', true), '')")
+        (value,) = cursor.fetchone() or ("",)
+    return str(value)
+
+
+def test_a_whole_dataset_delete_takes_its_stored_features_and_leaves_the_rest(
+    make_occurrence: Any, make_dataset: Any
+) -> None:
+    gone, kept = make_dataset(), make_dataset()
+    doomed = [
+        make_occurrence("A", dataset=gone, main=("gold",), secondary=("copper",)),
+        make_occurrence("B", dataset=gone, main=("tin",)),
+    ]
+    survivor = make_occurrence("C", dataset=kept, main=("gold",))
+    before = revision(gone)
+    with transaction.atomic():
+        dataset_occurrences_delete(gone.pk)
+        # The triggers stood aside only inside: the setting is as it was.
+        assert json_setting() == ""
+    assert not MineralOccurrence.objects.filter(dataset=gone).exists()
+    assert not OccurrenceCommodity.objects.filter(occurrence__in=[o.pk for o in doomed]).exists()
+    assert not any(stored(o.pk) for o in doomed)
+    assert stored(survivor.pk) and stale() == []
+    # The edit counter still counts the delete (it versions tile and page caches).
+    assert revision(gone) > before
+    # The triggers are back for everything else.
+    MineralOccurrence.objects.filter(pk=survivor.pk).delete()
+    assert not stored(survivor.pk) and stale() == []
+
+
+def test_deletes_inside_a_deferred_block_are_the_deleters_to_clean(make_occurrence: Any) -> None:
+    """What lets the whole-dataset delete skip the per-row work: inside `deferred`, the DELETE
+    triggers stand aside, so a deleter in that mode removes the JSON rows itself."""
+    occurrence = make_occurrence("A", main=("gold",))
+    other = make_occurrence("B", main=("copper",))
+    with transaction.atomic():
+        with deferred_json(occurrence.dataset_id):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "DELETE FROM deposits_occurrencecommodity WHERE occurrence_id = %s",
+                    [occurrence.pk],
+                )
+                cursor.execute(
+                    "DELETE FROM deposits_mineraloccurrence WHERE id = %s", [occurrence.pk]
+                )
+            assert stored(occurrence.pk)
+            # A whole-dataset delete inside keeps the enclosing block's setting.
+            dataset_occurrences_delete(other.dataset_id)
+            assert json_setting() == "deferred"
+        # Leaving the block rebuilds the dataset; the row the raw delete left is the caller's.
+        assert [row[1] for row in stale()] == [occurrence.pk]
+        transaction.set_rollback(True)
+
+
+def test_a_whole_dataset_delete_needs_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connections["default"], "in_atomic_block", False)
+    with pytest.raises(RuntimeError, match="needs a transaction"):
+        dataset_occurrences_delete(1)
