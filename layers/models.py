@@ -298,6 +298,7 @@ class AuditAction(models.TextChoices):
     DISCARDED = "discarded", "Discarded"
     FAILED = "failed", "Failed"
     RETRIED = "retried", "Retried"
+    DELETED = "deleted", "Deleted a dataset"
 
 
 class AuditEntry(models.Model):

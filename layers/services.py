@@ -1,5 +1,6 @@
 """Writes for datasets, geological layers and uploads."""
 
+import contextlib
 import hashlib
 import shutil
 import uuid
@@ -28,6 +29,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.permissions import access_for, can_edit_dataset, can_upload_for
+from webgis.lib.pgtools import statement_timeout_lift
 
 DEMO_GEOLOGY_SLUG = "amdis-demo-geology"
 DEMO_STRUCTURES_SLUG = "amdis-demo-structures"
@@ -361,3 +363,91 @@ def uploads_visible(*, user: Any) -> Any:
 
 def upload_storage_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "uploads"
+
+
+# The tables holding a dataset's features, whatever its kind says ("mixed" holds several).
+# Occurrences have their own delete (deposits.services.dataset_occurrences_delete).
+FEATURE_TABLES = ("layers_geologicalunit", "layers_structure", "layers_vectorfeature")
+ACTIVE_UPLOADS = (UploadStatus.QUEUED, UploadStatus.RUNNING, UploadStatus.PUBLISHING)
+
+
+def dataset_feature_count(dataset: Dataset) -> int:
+    counts = " + ".join(
+        f"(SELECT count(*) FROM {table} WHERE dataset_id = %(id)s)"
+        for table in ("deposits_mineraloccurrence", *FEATURE_TABLES)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}", {"id": dataset.pk})
+        (count,) = cursor.fetchone() or (0,)
+    return int(count)
+
+
+def dataset_delete_blocker(dataset: Dataset) -> str | None:
+    """Why the dataset cannot be deleted now, if it cannot: a job is reading or publishing one
+    of its uploads."""
+    busy = dataset.uploads.filter(status__in=ACTIVE_UPLOADS).first()
+    if busy is None:
+        return None
+    return (
+        f"An upload of this dataset ({busy.original_name}) is"
+        f" {busy.get_status_display().lower()}: wait for it to finish, then delete."
+    )
+
+
+def dataset_delete(dataset: Dataset, *, actor: Any) -> dict[str, Any]:
+    """Deletes a dataset with everything it holds, in one transaction; audited.
+
+    Features go set-based (a dataset holds up to millions: Django's cascade would load each one
+    to delete it), then its version snapshots, then the dataset row and the rows that cascade
+    from it (versions, uploads, feature blocks). Files (rasters, upload folders) go once the
+    transaction has committed, so a failure leaves them for the rows that still point to them.
+    Refused while an upload of the dataset is being read or published.
+    """
+    from deposits.services import dataset_occurrences_delete
+    from layers.rasters import RasterFileMissing, media_path
+
+    with transaction.atomic():
+        statement_timeout_lift()  # millions of rows
+        dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        blocker = dataset_delete_blocker(dataset)
+        if blocker:
+            raise ValidationError(blocker)
+        summary = {
+            "slug": dataset.slug,
+            "title": dataset.title,
+            "kind": dataset.kind,
+            "features": dataset_feature_count(dataset),
+            "versions": dataset.versions.count(),
+            "uploads": dataset.uploads.count(),
+        }
+        dataset_occurrences_delete(dataset.pk)
+        with connection.cursor() as cursor:
+            for table in FEATURE_TABLES:
+                cursor.execute(f"DELETE FROM {table} WHERE dataset_id = %s", [dataset.pk])
+            for table in dataset.versions.exclude(snapshot_table="").values_list(
+                "snapshot_table", flat=True
+            ):
+                cursor.execute(f'DROP TABLE IF EXISTS {pipeline.VERSIONS_SCHEMA}."{table}"')
+            for staging in dataset.uploads.exclude(staging_table="").values_list(
+                "staging_table", flat=True
+            ):
+                cursor.execute(f'DROP TABLE IF EXISTS {pipeline.STAGING_SCHEMA}."{staging}"')
+        folders = [pipeline.upload_dir(u) for u in dataset.uploads.all()]
+        raster_files = list(dataset.rasters.values_list("path", flat=True))
+        AuditEntry.objects.create(
+            action=AuditAction.DELETED,
+            actor=actor if getattr(actor, "pk", None) else None,
+            details=summary,
+        )
+        dataset.delete()
+
+        def remove_files() -> None:
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
+            for relative in raster_files:
+                # RasterFileMissing: gone already, or not under MEDIA_ROOT.
+                with contextlib.suppress(RasterFileMissing):
+                    media_path(relative).unlink(missing_ok=True)
+
+        transaction.on_commit(remove_files)
+    return summary
