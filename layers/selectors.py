@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from layers.models import Dataset
+from layers.models import AuditEntry, Dataset
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where, state_version
 
@@ -72,3 +72,21 @@ def version_restores(dataset: Dataset) -> VersionRestores:
     return VersionRestores(
         running=running, failed=versions[failed.args_kwargs["args"][0]][0] if failed else None
     )
+
+
+def audit_entries(*, action: str = "", dataset: str = "", actor: str = "") -> QuerySet[AuditEntry]:
+    """The upload and dataset audit trail, newest first, filtered. `dataset` matches a slug or
+    title, also of a deleted dataset (its entry keeps them in `details`)."""
+    entries = AuditEntry.objects.select_related("actor", "dataset", "upload")
+    if action:
+        entries = entries.filter(action=action)
+    if dataset:
+        entries = entries.filter(
+            Q(dataset__slug__icontains=dataset)
+            | Q(dataset__title__icontains=dataset)
+            | Q(details__slug__icontains=dataset)
+            | Q(details__title__icontains=dataset)
+        )
+    if actor:
+        entries = entries.filter(actor__username=actor)
+    return entries

@@ -1,12 +1,12 @@
 """Pages for national surveys: upload, report, preview, publish; dataset versions; audit trail."""
 
-import json
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +16,7 @@ from layers import services
 from layers.forms import OptionsForm, UploadForm
 from layers.ingest.pipeline import STAGING_SCHEMA, target_for, versions_compare
 from layers.models import (
+    AuditAction,
     AuditEntry,
     Dataset,
     DatasetVersion,
@@ -25,9 +26,10 @@ from layers.models import (
     UploadTarget,
 )
 from layers.permissions import access_for, can_edit_dataset, can_use_uploads, dataset_visibility_q
-from layers.selectors import version_restores
+from layers.selectors import audit_entries, version_restores
 
 PREVIEW_LIMIT = 5000
+AUDIT_PAGE_SIZE = 100
 
 
 def _editor_organisations(user: Any) -> Any:
@@ -294,5 +296,18 @@ def dataset_version_restore(request: HttpRequest, slug: str, number: int) -> Htt
 def audit_trail(request: HttpRequest) -> HttpResponse:
     if not access_for(request.user).sees_everything:
         raise PermissionDenied("The audit trail is for ASEAN Secretariat reviewers.")
-    entries = AuditEntry.objects.select_related("actor", "dataset", "upload")[:500]
-    return render(request, "layers/audit.html", {"entries": entries, "json": json})
+    action = request.GET.get("action", "")[:30]
+    dataset = request.GET.get("dataset", "")[:200]
+    who = request.GET.get("actor", "")[:150]
+    entries = audit_entries(action=action, dataset=dataset, actor=who)
+    return render(
+        request,
+        "layers/audit.html",
+        {
+            "page": Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page")),
+            "actions": AuditAction.choices,
+            "action": action,
+            "dataset": dataset,
+            "who": who,
+        },
+    )
