@@ -49,6 +49,14 @@ def pgbench_tile_script(layer: TileLayer, z: int, tiles: list[TileRef], path: Pa
     sql = tile_sql(layer, z, _SENTINEL_X, _SENTINEL_Y)
     if str(_SENTINEL_X) not in sql or str(_SENTINEL_Y) not in sql:
         raise RuntimeError("The tile SQL does not carry x and y as parameters any more.")
+    # Nothing else in it may depend on x or y (an offset computed in Python did): the script
+    # runs this one statement for every tile of the list.
+    for tile in tiles[:3]:
+        expected = sql.replace(str(_SENTINEL_X), str(tile.x)).replace(str(_SENTINEL_Y), str(tile.y))
+        if tile_sql(layer, z, tile.x, tile.y) != expected:
+            raise RuntimeError(
+                f"The tile SQL of {z}/{tile.x}/{tile.y} differs from the script's beyond x and y."
+            )
     sql = sql.replace(str(_SENTINEL_X), ":x").replace(str(_SENTINEL_Y), ":y")
     n = len(tiles)
     x_arms = " ".join(f"WHEN :i = {k} THEN {t.x}" for k, t in enumerate(tiles))
