@@ -168,18 +168,11 @@ def _survey() -> tuple[Any, Any]:
 
 def dataset_delete() -> None:
     """What the bench upload published: live rows, links, version snapshots, the dataset."""
-    from deposits.services import dataset_occurrences_delete
-    from layers.ingest.pipeline import VERSIONS_SCHEMA
     from layers.models import Dataset
+    from layers.services import dataset_delete as delete
 
     for dataset in Dataset.objects.filter(slug=DATASET_SLUG):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = 0")  # a million rows to delete
-            dataset_occurrences_delete(dataset.pk)
-            for table in dataset.versions.values_list("snapshot_table", flat=True):
-                cursor.execute(f'DROP TABLE IF EXISTS {VERSIONS_SCHEMA}."{table}"')
-        dataset.uploads.all().delete()
-        dataset.delete()
+        delete(dataset, actor=None)
 
 
 def pipeline_run(zip_path: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from leaflet.admin import LeafletGeoAdmin
 
 from layers.models import Dataset, GeologicalUnit, Structure
-from layers.services import dataset_delete, dataset_delete_blocker, dataset_feature_count
+from layers.services import dataset_delete, dataset_delete_blocker, dataset_holdings
 
 
 @admin.register(Dataset)
@@ -35,8 +35,9 @@ class DatasetAdmin(admin.ModelAdmin):
     ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         """The confirmation page's list: each dataset and what goes with it, counted."""
         summary = [
-            f"{dataset}: {dataset_feature_count(dataset):,} features,"
-            f" {dataset.versions.count()} versions, {dataset.uploads.count()} uploads"
+            "{}: {features:,} features, {versions} versions, {uploads} uploads".format(
+                dataset, **dataset_holdings(dataset)
+            )
             for dataset in objs
         ]
         # Shown as "protected": the page then refuses to delete.

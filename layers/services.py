@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from layers.ingest import pipeline
+from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR
 from layers.models import (
     AuditAction,
     AuditEntry,
@@ -365,21 +366,27 @@ def upload_storage_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "uploads"
 
 
-# The tables holding a dataset's features, whatever its kind says ("mixed" holds several).
-# Occurrences have their own delete (deposits.services.dataset_occurrences_delete).
-FEATURE_TABLES = ("layers_geologicalunit", "layers_structure", "layers_vectorfeature")
+# The tables holding a dataset's features, whatever its kind says ("mixed" holds several):
+# the upload targets' live tables. Occurrences have their own delete
+# (deposits.services.dataset_occurrences_delete).
+FEATURE_TABLES = tuple(target.live_table for target in (GEOLOGY, STRUCTURES, VECTOR))
 ACTIVE_UPLOADS = (UploadStatus.QUEUED, UploadStatus.RUNNING, UploadStatus.PUBLISHING)
 
 
-def dataset_feature_count(dataset: Dataset) -> int:
+def dataset_holdings(dataset: Dataset) -> dict[str, int]:
+    """What goes with the dataset when it is deleted, counted: features, versions, uploads."""
     counts = " + ".join(
         f"(SELECT count(*) FROM {table} WHERE dataset_id = %(id)s)"
         for table in ("deposits_mineraloccurrence", *FEATURE_TABLES)
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {counts}", {"id": dataset.pk})
-        (count,) = cursor.fetchone() or (0,)
-    return int(count)
+        (features,) = cursor.fetchone() or (0,)
+    return {
+        "features": int(features),
+        "versions": dataset.versions.count(),
+        "uploads": dataset.uploads.count(),
+    }
 
 
 def dataset_delete_blocker(dataset: Dataset) -> str | None:
@@ -416,9 +423,7 @@ def dataset_delete(dataset: Dataset, *, actor: Any) -> dict[str, Any]:
             "slug": dataset.slug,
             "title": dataset.title,
             "kind": dataset.kind,
-            "features": dataset_feature_count(dataset),
-            "versions": dataset.versions.count(),
-            "uploads": dataset.uploads.count(),
+            **dataset_holdings(dataset),
         }
         dataset_occurrences_delete(dataset.pk)
         with connection.cursor() as cursor:
