@@ -51,10 +51,16 @@ class Bench:
         return groups
 
     def floor(
-        self, scenario: str, script: Path, clients: int, seconds: float
+        self,
+        scenario: str,
+        script: Path,
+        clients: int,
+        seconds: float,
+        protocol: str = "simple",
     ) -> tuple[str, str, Callable[[], Run]]:
         """The SQL floor as a contender of `interleaved`: the pgbench `script` on the bench
-        database at the same concurrency, with only the database's CPU recorded."""
+        database at the same concurrency, with only the database's CPU recorded; `protocol`
+        as AMDIS runs the statement (bench.load.pgbench)."""
         return (
             scenario,
             "floor-sql",
@@ -64,6 +70,7 @@ class Bench:
                 seconds=seconds,
                 env=self.pg_env,
                 groups=self.groups(None),
+                protocol=protocol,
             ),
         )
 
@@ -100,13 +107,15 @@ class Bench:
         contenders: list[tuple[str, str, Callable[[], Run]]],
         params: dict[str, Any] | None = None,
         items: dict[str, int] | None = None,
+        repeats: int | None = None,
     ) -> None:
-        """Runs every contender once per repeat, in turn, and records each run.
+        """Runs every contender once per repeat (the profile's `repeats` unless given), in
+        turn, and records each run.
 
         `contenders` are (scenario, server, run function); interleaving spreads any drift of the
         machine (a checkpoint, another process) over all servers instead of one.
         """
-        for repeat in range(self.profile.repeats):
+        for repeat in range(repeats or self.profile.repeats):
             for scenario, server, run in contenders:
                 result = run()
                 m = self.results.measurement(

@@ -126,10 +126,12 @@ def pgbench(
     seconds: float,
     env: dict[str, str],
     groups: dict[str, PidSource],
+    protocol: str = "simple",
 ) -> Run:
-    """pgbench with a custom script, `-c clients -j 1`, simple protocol (as Django's driver),
-    and JIT off, as the app's connections have it (webgis.settings): pages of 10,000 rows
-    cost enough to be JIT-compiled, which took longer than running them."""
+    """pgbench with a custom script, `-c clients -j 1`, and JIT off, as the app's connections
+    have it (webgis.settings): pages of 10,000 rows cost enough to be JIT-compiled, which took
+    longer than running them. `protocol` as the app runs the statement: "simple" (Django's
+    driver sends each statement as text) or "prepared" (webgis.db.prepared)."""
     log_dir = WORK / "pgbench"
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("tx*"):
@@ -144,6 +146,8 @@ def pgbench(
         "1",
         "-T",
         str(max(1, round(seconds))),
+        "-M",
+        protocol,
         "-f",
         str(script),
         "-l",

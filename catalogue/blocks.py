@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from layers.models import Dataset
+from webgis.db.prepared import PreparedStatement
 from webgis.lib.pgtools import statement_timeout_lift
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,12 @@ ORDER BY b.seq"""
 
 
 _PAGE_SQL = _page_sql("d.id = %(dataset)s")
+_PAGE = PreparedStatement("amdis_blocks_page", _PAGE_SQL)
 # An anonymous visitor's unfiltered page (catalogue.api.items): the published dataset found by
 # its slug, without building the collection.
-_PUBLIC_PAGE_SQL = _page_sql("d.slug = %(slug)s AND d.kind = ANY(%(kinds)s)")
+_PUBLIC_PAGE = PreparedStatement(
+    "amdis_blocks_public_page", _page_sql("d.slug = %(slug)s AND d.kind = ANY(%(kinds)s)")
+)
 
 
 @dataclass
@@ -145,7 +149,7 @@ class BlockStream:
     def whole(self) -> bytes:
         with connection.cursor() as cursor:
             psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-            cursor.execute(self.page_sql, self.params)
+            _PAGE.execute(cursor, self.params)
             rows = cursor.fetchall()
         if not self.complete(rows):
             if not rows:
@@ -202,7 +206,7 @@ def public_page(*, slug: str, kinds: list[str], limit: int, offset: int) -> Publ
     params: dict[str, Any] = {**reader.params, "slug": slug, "kinds": kinds}
     with connection.cursor() as cursor:
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-        cursor.execute(_PUBLIC_PAGE_SQL, params)
+        _PUBLIC_PAGE.execute(cursor, params)
         rows = cursor.fetchall()
     if not reader.complete(rows):
         return None

@@ -39,6 +39,7 @@ from deposits.selectors import (
 )
 from layers.models import Dataset, DatasetKind
 from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from webgis.db.prepared import PreparedStatement
 from webgis.lib.mvt import Where
 
 BBox = tuple[float, float, float, float]
@@ -158,11 +159,14 @@ def public_occurrences_page(
     )
 
 
-def _public_page_run(sql: str, params: list[Any]) -> PublicPage | None:
+def _public_page_run(sql: str | PreparedStatement, params: list[Any]) -> PublicPage | None:
     """Runs a public page's statement (rows of feature, count, title); None without rows."""
     with connection.cursor() as cursor:
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor.cursor)
-        cursor.execute(NO_PARALLEL + sql, params)
+        if isinstance(sql, PreparedStatement):
+            sql.execute(cursor, params)
+        else:
+            cursor.execute(NO_PARALLEL + sql, params)
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -186,6 +190,7 @@ WITH public_dataset AS (
 SELECT p.feature, (SELECT count(*) FROM boxed) AS matched,
        (SELECT title FROM public_dataset) AS title
 FROM (SELECT * FROM boxed ORDER BY feature_id LIMIT %s OFFSET %s) p ORDER BY p.feature_id"""
+_PUBLIC_TEXTS = PreparedStatement("amdis_public_texts_page", _PUBLIC_TEXTS_SQL, NO_PARALLEL)
 
 
 def public_texts_statement(
@@ -199,9 +204,8 @@ def _public_texts_page(
     *, slug: str, bbox: tuple[float, float, float, float], limit: int, offset: int
 ) -> PublicPage | None:
     # None (no such dataset, blocks not current, or an empty page): the general SQL answers.
-    return _public_page_run(
-        *public_texts_statement(slug=slug, bbox=bbox, limit=limit, offset=offset)
-    )
+    _, params = public_texts_statement(slug=slug, bbox=bbox, limit=limit, offset=offset)
+    return _public_page_run(_PUBLIC_TEXTS, params)
 
 
 def collection_features_sql(collection: Collection) -> tuple[str, list[Any]]:

@@ -9,6 +9,7 @@ from django.test import Client
 
 from catalogue.api import CONFORMANCE
 from tests.catalogue.conftest import VIETNAMESE, World
+from webgis.db.prepared import statement_text
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -149,13 +150,13 @@ def test_a_held_page_is_one_statement_after_the_collection(
     with django_assert_num_queries(4) as captured:
         doc = anonymous.get("/ogc/collections/phl-mines/items", {"limit": 2}, **JSON).json()
     assert (doc["numberReturned"], doc["numberMatched"]) == (2, 3)
-    assert TABLE in captured.captured_queries[2]["sql"]
+    assert TABLE in statement_text(captured.captured_queries[2]["sql"])
     assert "count(*)" in captured.captured_queries[-1]["sql"]
     blocks_build(world.occurrences.pk)
     with django_assert_num_queries(1) as captured:
         doc = anonymous.get("/ogc/collections/phl-mines/items", {"limit": 2}, **JSON).json()
     assert (doc["numberReturned"], doc["numberMatched"]) == (2, 3)
-    assert TABLE in captured.captured_queries[0]["sql"]
+    assert TABLE in statement_text(captured.captured_queries[0]["sql"])
 
 
 def test_last_page_has_no_next_link(anonymous: Client, world: World) -> None:

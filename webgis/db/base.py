@@ -9,14 +9,26 @@ termination notice and closes the socket, and both leave data to read on an idle
 socket. So an idle socket with nothing to read is taken as healthy, and only a readable one gets
 Django's real check. A connection lost without a word (a cable pulled) fails its first query
 instead, which the DatabaseUnavailableMiddleware turns into a 503 and a reconnect.
+
+The wrapper also keeps the names of the statements prepared on its connection
+(webgis.db.prepared): a new connection starts with none.
 """
 
 import select
+from typing import Any
 
 from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISDatabaseWrapper
 
 
 class DatabaseWrapper(PostGISDatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared_statements: set[str] = set()
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        self.prepared_statements = set()
+        return super().get_new_connection(conn_params)
+
     def is_usable(self) -> bool:
         raw = self.connection
         if raw is None or raw.closed:
