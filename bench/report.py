@@ -83,7 +83,8 @@ def markdown(data: dict[str, Any]) -> str:
         f" {meta['machine']['platform']}. Every server: {meta['workers']} workers"
         f" × {meta['threads']} threads (or the same pool size), no response cache, no"
         " compression (no `Accept-Encoding` sent). Figures are medians of"
-        f" {meta['repeats']} interleaved repeats. CPU is in cores busy (1.00 = one core) for the"
+        f" {meta['repeats']} interleaved repeats (5 shorter ones for items pages sent whole, as"
+        " bench/README.md says). CPU is in cores busy (1.00 = one core) for the"
         " server, the database and the load generator. What each figure means: bench/README.md.",
         "",
         "## Targets",
