@@ -1,24 +1,12 @@
 """Prepared statements (webgis.db.prepared): planned once per connection, prepared again on a
 new one, and the pages that use them answer as before."""
 
-import time
-
 import pytest
-from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from webgis.db.prepared import PreparedStatement, statement_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def second_connection():  # type: ignore[no-untyped-def]
-    """A connection of its own, to be closed and reopened inside a test."""
-    other = connections.create_connection("default")
-    other.settings_dict["NAME"] = connection.settings_dict["NAME"]
-    yield other
-    other.close()
 
 
 def _server_side(wrapper) -> set[str]:  # type: ignore[no-untyped-def]
@@ -85,18 +73,12 @@ def test_a_new_connection_prepares_again(second_connection) -> None:  # type: ig
 
 def test_a_connection_the_server_ended_prepares_again_after_reconnecting(
     second_connection,  # type: ignore[no-untyped-def]
+    end_session,  # type: ignore[no-untyped-def]
 ) -> None:
     statement = PreparedStatement("t_ended", "SELECT %s::int + 1")
     with second_connection.cursor() as cursor:
         statement.execute(cursor, [1])
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    deadline = time.monotonic() + 5
-    while second_connection.is_usable():
-        assert time.monotonic() < deadline, "the ended connection still looks usable"
-        time.sleep(0.05)
+    end_session(second_connection)
     second_connection.health_check_done = False
     second_connection.close_if_health_check_failed()
     with second_connection.cursor() as cursor:
