@@ -2,17 +2,20 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from deposits.models import Commodity, MemberState, MineralOccurrence, OccurrenceCommodity
+from webgis.lib.admin_delete import ReferenceCountedDelete
 
 
+# Both are vocabulary that up to millions of rows refer to (PROTECT): their delete page counts
+# the references instead of listing them (webgis.lib.admin_delete).
 @admin.register(MemberState)
-class MemberStateAdmin(LeafletGeoAdmin):
+class MemberStateAdmin(ReferenceCountedDelete, LeafletGeoAdmin):
     list_display = ("code", "name", "accession_year", "boundary_source", "updated_at")
     search_fields = ("code", "name")
     readonly_fields = ("boundary_source", "updated_at")
 
 
 @admin.register(Commodity)
-class CommodityAdmin(admin.ModelAdmin):
+class CommodityAdmin(ReferenceCountedDelete, admin.ModelAdmin):
     list_display = ("code", "name", "symbol", "group")
     list_filter = ("group",)
     search_fields = ("code", "name", "symbol", "aliases")

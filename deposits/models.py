@@ -186,6 +186,8 @@ class OccurrenceCommodity(models.Model):
     rank = models.CharField(max_length=10, choices=CommodityRank.choices)
 
     class Meta:
+        verbose_name = "occurrence commodity link"
+        verbose_name_plural = "occurrence commodity links"
         constraints = [
             models.UniqueConstraint(
                 fields=["occurrence", "commodity"], name="one_rank_per_commodity"
