@@ -315,7 +315,8 @@ def _measure(bench: Bench, case: ItemsCase, dataset_id: int) -> None:
         # two workers share the two connections, which is settled at connect, once a round:
         # pygeoapi's halves when both land on one worker (12 against 20-30 pages/s), AMDIS's
         # drops a tenth. More, shorter rounds (the same time in all) steady the medians.
-        repeats, seconds, protocol = 5, seconds * profile.repeats / 5, "prepared"
+        repeats, protocol = 5, "prepared"
+        seconds = seconds * profile.repeats / repeats
     http_load(url=peer_url, concurrency=c, seconds=0.1, groups={})
     http_load(url=amdis_url, concurrency=c, seconds=0.1, groups={})
     bench.interleaved(

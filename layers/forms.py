@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 
 from layers.ingest.pipeline import CRS_CHOICES, ENCODING_CHOICES
-from layers.models import Dataset, Organisation, PublishMode, UploadTarget
+from layers.models import AuditAction, Dataset, Organisation, PublishMode, UploadTarget
 
 
 class UploadForm(forms.Form):
@@ -86,3 +86,15 @@ class OptionsForm(forms.Form):
             name.removeprefix("map_"): self.cleaned_data.get(name) or ""
             for name in self.mapping_names
         }
+
+
+class AuditFilterForm(forms.Form):
+    """The audit trail's filters (layers.selectors.audit_entries), from the query string."""
+
+    action = forms.ChoiceField(choices=[("", "All"), *AuditAction.choices], required=False)
+    dataset = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "slug or title"}),
+    )
+    actor = forms.CharField(max_length=150, required=False, label="Username")

@@ -13,10 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from layers import services
-from layers.forms import OptionsForm, UploadForm
+from layers.forms import AuditFilterForm, OptionsForm, UploadForm
 from layers.ingest.pipeline import STAGING_SCHEMA, target_for, versions_compare
 from layers.models import (
-    AuditAction,
     AuditEntry,
     Dataset,
     DatasetVersion,
@@ -296,18 +295,16 @@ def dataset_version_restore(request: HttpRequest, slug: str, number: int) -> Htt
 def audit_trail(request: HttpRequest) -> HttpResponse:
     if not access_for(request.user).sees_everything:
         raise PermissionDenied("The audit trail is for ASEAN Secretariat reviewers.")
-    action = request.GET.get("action", "")[:30]
-    dataset = request.GET.get("dataset", "")[:200]
-    who = request.GET.get("actor", "")[:150]
-    entries = audit_entries(action=action, dataset=dataset, actor=who)
+    filters = AuditFilterForm(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else None
+    entries = audit_entries(**chosen) if chosen else AuditEntry.objects.none()
     return render(
         request,
         "layers/audit.html",
         {
             "page": Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page")),
-            "actions": AuditAction.choices,
-            "action": action,
-            "dataset": dataset,
-            "who": who,
+            "filters": filters,
+            "filtered": any(chosen.values()) if chosen else True,
         },
+        status=200 if chosen is not None else 400,
     )

@@ -57,6 +57,15 @@ def test_the_trail_filters_by_action_dataset_and_user(reviewer: Client, entries:
     assert rows(none) == [] and b"Nothing matches these filters." in none.content
 
 
+def test_a_bad_filter_is_named_and_shows_nothing(reviewer: Client, entries: Any) -> None:
+    page = reviewer.get("/audit/", {"action": "exploded", "dataset": "copper"})
+    assert page.status_code == 400
+    assert b"Select a valid choice. exploded is not one of the available choices." in page.content
+    assert rows(page) == []
+    too_long = reviewer.get("/audit/", {"dataset": "x" * 201})
+    assert too_long.status_code == 400 and rows(too_long) == []
+
+
 def test_a_deleted_datasets_entries_stay_findable(reviewer: Client, entries: Any) -> None:
     dataset_delete(entries["tin"], actor=None)
     page = reviewer.get("/audit/", {"dataset": "placers"})
