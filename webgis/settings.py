@@ -108,6 +108,10 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 30000)} -c jit=off"
 )
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+# The items pages' statements are prepared once per session (webgis.db.prepared). Behind a
+# pooler in transaction mode (pgbouncer pool_mode=transaction) sessions change under the app:
+# set DB_PREPARED_STATEMENTS=0 there, and every statement goes as plain text.
+DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", default=True)
 # Several test runs can share one server when each names its own test database.
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_amdis")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -514,3 +514,27 @@ def test_a_bbox_page_never_shows_stale_texts(anonymous: Client, world: World) ->
         rebuilt = anonymous.get("/ogc/collections/phl-mines/items", params).json()
         sql = [q["sql"] for q in queries.captured_queries]
     assert rebuilt["features"] == after["features"] and len(sql) == 1
+
+
+@pytest.mark.parametrize("bbox", ["", "121,16,122,18"], ids=["page", "bbox page"])
+def test_without_prepared_statements_the_pages_are_the_same(
+    anonymous: Client, world: World, settings: Any, bbox: str
+) -> None:
+    """DB_PREPARED_STATEMENTS=0 (a pooler in transaction mode): the same statement as text, the
+    same response."""
+    call_command("feature_blocks", stdout=None)
+    params = {"bbox": bbox, "limit": 2} if bbox else {"limit": 2}
+
+    def page() -> tuple[bytes, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            body, _ = _items(anonymous, "phl-mines", **params)
+        return body, [q["sql"] for q in queries.captured_queries]
+
+    page()  # prepares the statement on this connection
+    prepared_body, prepared_sent = page()
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    plain_body, plain_sent = page()
+    assert plain_body == prepared_body
+    assert len(prepared_sent) == 1 and "EXECUTE amdis_" in prepared_sent[0]
+    assert len(plain_sent) == 1 and "EXECUTE" not in plain_sent[0]
+    assert blocks.TABLE in plain_sent[0] or "catalogue_featuretext" in plain_sent[0]

@@ -2,6 +2,8 @@
 new one, and the pages that use them answer as before."""
 
 import pytest
+from django.db import DataError, OperationalError
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from webgis.db.prepared import PreparedStatement, statement_text
@@ -133,3 +135,99 @@ def test_a_captured_execute_reads_as_its_sql() -> None:
     )
     assert statement_text("EXECUTE not_ours(1)") == "EXECUTE not_ours(1)"
     assert statement_text("SELECT 1") == "SELECT 1"
+
+
+def _lose_statements(wrapper, command: str = "DISCARD ALL") -> None:  # type: ignore[no-untyped-def]
+    """What an administrator or a pooler does behind the app's back: the wrapper still
+    believes its statements are prepared."""
+    known = set(wrapper.prepared_statements)
+    with wrapper.cursor() as cursor:
+        cursor.execute(command)
+    assert _server_side(wrapper) == set()
+    assert wrapper.prepared_statements == known
+
+
+def test_a_session_that_lost_its_statements_prepares_them_again(second_connection) -> None:  # type: ignore[no-untyped-def]
+    double = PreparedStatement("t_lost", "SELECT %s::int * 2")
+    other = PreparedStatement("t_lost_other", "SELECT %s::text")
+    with second_connection.cursor() as cursor:
+        double.execute(cursor, [1])
+        other.execute(cursor, ["a"])
+    _lose_statements(second_connection)
+    with CaptureQueriesContext(second_connection) as queries, second_connection.cursor() as cursor:
+        double.execute(cursor, [21])
+        assert cursor.fetchone() == (42,)
+        # Every name was forgotten, not only the one that failed.
+        other.execute(cursor, ["b"])
+        assert cursor.fetchone() == ("b",)
+    assert [q["sql"] for q in queries.captured_queries] == [
+        "EXECUTE t_lost(21)",  # fails: the session has no such statement
+        "PREPARE t_lost AS SELECT $1::int * 2",
+        "EXECUTE t_lost(21)",
+        "PREPARE t_lost_other AS SELECT $1::text",
+        "EXECUTE t_lost_other('b')",
+    ]
+    assert {"t_lost", "t_lost_other"} <= _server_side(second_connection)
+
+
+def test_inside_a_transaction_a_lost_statement_fails_once_then_prepares_again(
+    second_connection,  # type: ignore[no-untyped-def]
+) -> None:
+    statement = PreparedStatement("t_lost_in_transaction", "SELECT %s::int + 1")
+    with second_connection.cursor() as cursor:
+        statement.execute(cursor, [1])
+    _lose_statements(second_connection, "DEALLOCATE ALL")
+    second_connection.set_autocommit(False)
+    try:
+        with (
+            second_connection.cursor() as cursor,
+            pytest.raises(OperationalError, match="t_lost_in_transaction"),
+        ):
+            statement.execute(cursor, [2])  # the transaction is aborted: no retry inside it
+        second_connection.rollback()
+    finally:
+        second_connection.set_autocommit(True)
+    assert second_connection.prepared_statements == set()
+    with second_connection.cursor() as cursor:
+        statement.execute(cursor, [2])
+        assert cursor.fetchone() == (3,)
+
+
+def test_another_error_is_not_taken_for_a_lost_statement(second_connection) -> None:  # type: ignore[no-untyped-def]
+    statement = PreparedStatement("t_bad_cast", "SELECT %s::int")
+    with second_connection.cursor() as cursor:
+        statement.execute(cursor, [1])
+        with pytest.raises(DataError):
+            statement.execute(cursor, ["not a number"])
+    assert second_connection.prepared_statements == {"t_bad_cast"}
+
+
+@override_settings(DATABASE_PREPARED_STATEMENTS=False)
+def test_switched_off_every_statement_goes_as_plain_text(second_connection) -> None:  # type: ignore[no-untyped-def]
+    """DB_PREPARED_STATEMENTS=0, for a pooler in transaction mode: same rows, no PREPARE."""
+    named = PreparedStatement("t_plain", "SELECT %(a)s::int + %(a)s::int, 'x' LIKE '%%'")
+    prefixed = PreparedStatement(
+        "t_plain_prefix",
+        "SELECT current_setting('max_parallel_workers_per_gather')",
+        "SET LOCAL max_parallel_workers_per_gather = 0; ",
+    )
+    second_connection.set_autocommit(False)
+    try:
+        with (
+            CaptureQueriesContext(second_connection) as queries,
+            second_connection.cursor() as cursor,
+        ):
+            named.execute(cursor, {"a": 2})
+            assert cursor.fetchone() == (4, True)
+            prefixed.execute(cursor, [])
+            assert cursor.fetchone() == ("0",)
+        second_connection.rollback()
+    finally:
+        second_connection.set_autocommit(True)
+    assert [q["sql"] for q in queries.captured_queries] == [
+        "SELECT 2::int + 2::int, 'x' LIKE '%'",
+        "SET LOCAL max_parallel_workers_per_gather = 0; "
+        "SELECT current_setting('max_parallel_workers_per_gather')",
+    ]
+    assert second_connection.prepared_statements == set()
+    assert _server_side(second_connection) == set()

@@ -7,9 +7,16 @@ kept by the session.
 
 Prepared statements belong to the database session: they outlive a rolled-back transaction,
 and a new connection has none. The backend's wrapper (webgis.db.base) keeps the names prepared
-on its current connection and starts a new connection with none. A pooler that hands one
-client's transactions to different sessions (pgbouncer in transaction mode) would lose them:
-deploy without one, or in session mode (README, "Deploying at scale").
+on its current connection and starts a new connection with none.
+
+A session can also lose them behind the app's back: `DISCARD ALL` or `DEALLOCATE ALL` (run by
+an administrator, or by a pooler between clients). The EXECUTE then fails with "prepared
+statement does not exist"; the connection forgets every name, and outside a transaction the
+statement is prepared and run again at once. Inside one the transaction is already aborted, so
+that one statement fails and the next prepares again. A pooler that hands one client's
+transactions to different sessions (pgbouncer in transaction mode) would lose them all the
+time: there, `DB_PREPARED_STATEMENTS=0` sends every statement as plain text (README,
+"Deploying at scale").
 """
 
 import re
@@ -17,11 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.db import DatabaseError
+
 # Every statement by name: a name is one statement on every connection.
 STATEMENTS: dict[str, "PreparedStatement"] = {}
 # psycopg2's placeholders: `%s`, `%(name)s`, and `%%` for a literal percent sign.
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_STATEMENT_UNKNOWN = "26000"  # invalid_sql_statement_name: no prepared statement by that name
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,21 @@ class PreparedStatement:
         """Runs the statement on `cursor` (a Django cursor of the `webgis.db` backend),
         preparing it first on a connection that has not seen it."""
         values = self.values(params)
+        if not settings.DATABASE_PREPARED_STATEMENTS:
+            cursor.execute(self.prefix + self.sql, params)
+            return
+        try:
+            self._execute_prepared(cursor, values)
+        except DatabaseError as error:
+            if getattr(error.__cause__, "pgcode", None) != _STATEMENT_UNKNOWN:
+                raise
+            # The session lost its statements (DISCARD ALL, DEALLOCATE ALL): all of them.
+            cursor.db.prepared_statements.clear()
+            if not cursor.db.get_autocommit():
+                raise  # the transaction is aborted; the next statement prepares again
+            self._execute_prepared(cursor, values)
+
+    def _execute_prepared(self, cursor: Any, values: list[Any]) -> None:
         prepared: set[str] = cursor.db.prepared_statements
         if self.name not in prepared:
             # No parameters: psycopg2 sends the text as it is (the body's `%` stay single).
