@@ -176,6 +176,8 @@ QUEUE_WAIT_SECONDS = float(env_str("QUEUE_WAIT_SECONDS", "5"))
 _secure = env_bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = _secure
 CSRF_COOKIE_SECURE = _secure
+# Says what to do (reload, allow cookies) instead of Django's bare "CSRF verification failed".
+CSRF_FAILURE_VIEW = "webgis.error_pages.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # The health check answers over plain http too (load balancers probe it that way).

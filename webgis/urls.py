@@ -3,6 +3,12 @@ from django.urls import include, path
 
 from webgis import views
 
+# Every failure outside a view's own handling: the site's page, or JSON for API clients.
+handler400 = "webgis.error_pages.bad_request"
+handler403 = "webgis.error_pages.permission_denied"
+handler404 = "webgis.error_pages.page_not_found"
+handler500 = "webgis.error_pages.server_error"
+
 urlpatterns = [
     path("", include("landing.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -110,13 +110,15 @@ def _msgids(po: Path) -> set[str]:
 def test_every_string_marked_in_the_landing_pages_is_in_the_catalogue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """makemessages over a copy of landing/ and the site template finds nothing the catalogue lacks."""
+    """makemessages over a copy of landing/ and the site's templates finds nothing the catalogue
+    lacks."""
     base = Path(settings.BASE_DIR)
     shutil.copytree(
         base / "landing", tmp_path / "landing", ignore=shutil.ignore_patterns("__pycache__")
     )
     (tmp_path / "webgis" / "templates").mkdir(parents=True)
-    shutil.copy(base / "webgis" / "templates" / "base.html", tmp_path / "webgis" / "templates")
+    for template in ("base.html", "error.html"):  # the site's frame and its error pages
+        shutil.copy(base / "webgis" / "templates" / template, tmp_path / "webgis" / "templates")
     (tmp_path / "locale").mkdir()
     monkeypatch.chdir(tmp_path)  # makemessages reads the current folder and writes ./locale
     with override_settings(LOCALE_PATHS=[tmp_path / "locale"]):
