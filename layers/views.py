@@ -25,6 +25,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.permissions import access_for, can_edit_dataset, can_use_uploads, dataset_visibility_q
+from layers.report import rejections_grouped
 from layers.selectors import audit_entries, version_restores
 
 PREVIEW_LIMIT = 5000
@@ -124,6 +125,7 @@ def upload_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
         {
             "upload": upload,
             "report": upload.report or {},
+            "rejections": rejections_grouped((upload.report or {}).get("rejected") or []),
             "options_form": _options_form(upload),
             "can_edit": services.can_upload_for(request.user, upload.organisation.member_state_id),
             "statuses": UploadStatus,
