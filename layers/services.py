@@ -249,15 +249,37 @@ def upload_options_update(*, user: Any, upload: Upload, options: dict[str, Any])
     return upload
 
 
-def upload_mark_stalled(upload: Upload) -> Upload:
-    """A job whose worker died (killed, machine restarted) is marked failed with the reason."""
-    if (
+def _stalled(upload: Upload) -> bool:
+    return bool(
         upload.is_active
         and upload.heartbeat_at
         and timezone.now() - upload.heartbeat_at > STALLED_AFTER
-    ):
-        stage = upload.stage or "start"
-        if upload.status == UploadStatus.PUBLISHING:
+    )
+
+
+def upload_mark_stalled(upload: Upload) -> Upload:
+    """A job whose worker died (killed, machine restarted) is marked failed with the reason.
+
+    A publish writes no heartbeat: it holds the upload's row locked for its whole transaction
+    (pipeline.upload_publish), a million rows for minutes. So a locked row is a publish at work,
+    however old its heartbeat, and is left alone; the row is read again under the lock, so a
+    publish that committed meanwhile is never marked lost. (Before, a page polled after two
+    minutes of publishing waited on that lock, then wrote "nothing was published" over an
+    upload that had just been published.)
+    """
+    if not _stalled(upload):
+        return upload
+    with transaction.atomic():
+        current = (
+            Upload.objects.select_for_update(skip_locked=True)
+            .filter(pk=upload.pk, status=upload.status)
+            .first()
+        )
+        if current is None or not _stalled(current):  # at work, or moved on meanwhile
+            upload.refresh_from_db()
+            return upload
+        stage = current.stage or "start"
+        if current.status == UploadStatus.PUBLISHING:
             # The publish transaction never committed: the upload is still checked and publishable.
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.READY,
@@ -274,12 +296,12 @@ def upload_mark_stalled(upload: Upload) -> Upload:
         AuditEntry.objects.create(
             action=AuditAction.FAILED,
             upload=upload,
-            dataset=upload.dataset,
+            dataset=current.dataset,
             details={"code": "worker_lost", "stage": stage},
         )
-        upload.refresh_from_db()
-        if upload.status == UploadStatus.FAILED:
-            pipeline.cleanup_after_failure(upload)
+    upload.refresh_from_db()
+    if upload.status == UploadStatus.FAILED:
+        pipeline.cleanup_after_failure(upload)
     return upload
 
 

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
 
 from deposits.models import MineralOccurrence
 from layers import services
 from layers.ingest import pipeline
-from layers.models import Upload, UploadStatus
+from layers.models import AuditAction, AuditEntry, Upload, UploadStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CSV = b"name,lon,lat,commodity\nTampakan,125.05,6.48,Cu\nDidipio,121.46,16.33,Au\n"
@@ -164,6 +166,44 @@ def test_a_worker_killed_while_publishing_publishes_nothing(
         "Didipio",
         "Tampakan",
     ]
+
+
+def _row_locked(pk: Any) -> bool:
+    """Whether a transaction elsewhere (the publish) holds the upload's row."""
+    with transaction.atomic():
+        return not Upload.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
+
+
+def test_a_long_publish_is_not_taken_for_a_lost_worker(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any
+) -> None:
+    """Minutes into a big publish the heartbeat is as old as the request; the page polls every
+    second. It must neither wait on the publish's row lock nor mark the upload lost."""
+    upload = new_upload(editor_phl_user, phl_survey)
+    worker(batch=True).wait(timeout=120)
+    upload = services.upload_publish_request(
+        user=editor_phl_user, upload=Upload.objects.get(pk=upload.pk)
+    )
+    Upload.objects.filter(pk=upload.pk).update(
+        heartbeat_at=timezone.now() - services.STALLED_AFTER * 2
+    )
+    process = worker("publish:hang")  # alive, inside its publish transaction
+    wait_for(lambda: _row_locked(upload.pk))
+
+    seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
+    assert (seen.status, seen.error_code) == (UploadStatus.PUBLISHING, "")
+    client = Client()
+    client.force_login(editor_phl_user)
+    status = client.get(f"/api/uploads/{upload.pk}/").json()
+    assert status["status"] == "publishing" and status["error"] is None
+    assert not AuditEntry.objects.filter(upload=upload, action=AuditAction.FAILED).exists()
+
+    process.send_signal(signal.SIGKILL)  # now the worker is lost: the lock goes with it
+    process.wait(timeout=10)
+    wait_for(lambda: not _row_locked(upload.pk))
+    seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
+    assert (seen.status, seen.error_code) == (UploadStatus.READY, "worker_lost")
+    assert not MineralOccurrence.objects.exists()
 
 
 def two_versions(editor: Any, organisation: Any) -> Any:
