@@ -242,6 +242,20 @@ class Upload(models.Model):
         return self.status in {UploadStatus.QUEUED, UploadStatus.RUNNING, UploadStatus.PUBLISHING}
 
 
+class PublishProgress(models.Model):
+    """How far a running publish has got (layers.ingest.progress), for the upload's page.
+
+    The publish transaction holds the upload's row locked and nothing it writes shows before it
+    commits, a million rows taking minutes; the worker writes this row on a connection of its
+    own, committed at once. No foreign key to the upload: checking one would wait on that lock.
+    """
+
+    upload_id = models.UUIDField(primary_key=True)
+    percent = models.PositiveSmallIntegerField()
+    message = models.CharField(max_length=300)
+    updated_at = models.DateTimeField()
+
+
 class ColumnMapping(models.Model):
     """The last column mapping an organisation used for a target, offered for its next upload."""
 

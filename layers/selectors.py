@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from layers.models import AuditEntry, Dataset
+from layers.models import AuditEntry, Dataset, PublishProgress, Upload, UploadStatus
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where, state_version
 
@@ -90,3 +90,19 @@ def audit_entries(*, action: str = "", dataset: str = "", actor: str = "") -> Qu
     if actor:
         entries = entries.filter(actor__username=actor)
     return entries
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    percent: int
+    message: str
+
+
+def upload_progress(upload: Upload) -> UploadProgress:
+    """The progress bar's figures: a publishing upload's from the worker's progress row
+    (layers.ingest.progress), written outside the publish transaction; any other upload's own."""
+    if upload.status == UploadStatus.PUBLISHING:
+        row = PublishProgress.objects.filter(upload_id=upload.pk).first()
+        if row is not None:
+            return UploadProgress(row.percent, row.message)
+    return UploadProgress(upload.progress, upload.progress_message)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from layers.ingest import pipeline
+from layers.ingest.progress import progress_clear
 from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR
 from layers.models import (
     AuditAction,
@@ -281,6 +282,7 @@ def upload_mark_stalled(upload: Upload) -> Upload:
         stage = current.stage or "start"
         if current.status == UploadStatus.PUBLISHING:
             # The publish transaction never committed: the upload is still checked and publishable.
+            progress_clear(upload.pk)
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.READY,
                 error_code="worker_lost",
@@ -341,7 +343,8 @@ def upload_publish_request(*, user: Any, upload: Upload) -> Upload:
     Upload.objects.filter(pk=upload.pk).update(
         status=UploadStatus.PUBLISHING,
         heartbeat_at=timezone.now(),
-        progress_message="Publishing",
+        progress=0,
+        progress_message="Waiting for the worker to publish",
         error_code="",
         error_message="",
     )

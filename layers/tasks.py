@@ -4,6 +4,7 @@
 from django_tasks import task
 
 from layers.ingest import pipeline
+from layers.ingest.progress import progress_clear
 from layers.models import DatasetVersion, Upload, UploadStatus
 
 
@@ -24,6 +25,7 @@ def upload_publish_task(upload_id: str, actor_id: int | None) -> None:
         pipeline.upload_publish(upload, actor=actor)
     except Exception as exc:
         # The publish transaction rolled back: the published data and the staged rows are as they were.
+        progress_clear(upload.pk)
         Upload.objects.filter(pk=upload_id).update(
             status=UploadStatus.READY,
             error_code="publish_failed",

@@ -26,7 +26,7 @@ from layers.models import (
 )
 from layers.permissions import access_for, can_edit_dataset, can_use_uploads, dataset_visibility_q
 from layers.report import rejections_grouped
-from layers.selectors import audit_entries, version_restores
+from layers.selectors import audit_entries, upload_progress, version_restores
 
 PREVIEW_LIMIT = 5000
 AUDIT_PAGE_SIZE = 100
@@ -126,6 +126,7 @@ def upload_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
             "upload": upload,
             "report": upload.report or {},
             "rejections": rejections_grouped((upload.report or {}).get("rejected") or []),
+            "progress": upload_progress(upload),
             "options_form": _options_form(upload),
             "can_edit": services.can_upload_for(request.user, upload.organisation.member_state_id),
             "statuses": UploadStatus,
@@ -204,14 +205,15 @@ def upload_discard(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_GET
 def upload_status_api(request: HttpRequest, pk: UUID) -> JsonResponse:
     upload = _visible_upload(request, pk)
+    progress = upload_progress(upload)
     response = JsonResponse(
         {
             "id": str(upload.pk),
             "status": upload.status,
             "status_label": upload.get_status_display(),
             "stage": upload.stage,
-            "progress": upload.progress,
-            "message": upload.progress_message,
+            "progress": progress.percent,
+            "message": progress.message,
             "error": {"code": upload.error_code, "message": upload.error_message}
             if upload.error_code
             else None,

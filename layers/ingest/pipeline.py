@@ -26,6 +26,7 @@ from django.utils import timezone
 from deposits.models import MemberState
 from deposits.services import dataset_occurrences_delete
 from layers.ingest import safety
+from layers.ingest.progress import PublishProgress, Step, progress_clear
 from layers.ingest.reading import ColumnBatch, iter_csv, iter_vector_columns
 from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR, StageContext, Target, suggest_terms
 from layers.models import (
@@ -809,19 +810,26 @@ def _live_delete(target_name: str, dataset: Dataset) -> None:
         )
 
 
-def _materialize(target_name: str, dataset: Dataset, snapshot: str) -> int:
+def _materialize(
+    target_name: str, dataset: Dataset, snapshot: str, progress: PublishProgress | None = None
+) -> int:
     target = target_for(target_name)
     qualified = f'{VERSIONS_SCHEMA}."{snapshot}"'
+    progress = progress or PublishProgress(None)
     with target.writing(dataset.pk), connection.cursor() as cursor:
         ids_sql = target.ids_sql()
         if ids_sql:
             cursor.execute(ids_sql.format(snapshot=qualified))
+        progress.step(Step.WRITING, "Writing the features into the live tables")
         cursor.execute(
             target.materialize_sql().format(snapshot=qualified), {"dataset_id": dataset.pk}
         )
         links_sql = target.links_sql()
         if links_sql:
+            progress.step(Step.LINKING, "Linking the features to their commodities")
             cursor.execute(links_sql.format(snapshot=qualified))
+            # Leaving `writing` builds each occurrence's GeoJSON (deposits.occurrence_json).
+            progress.step(Step.GEOJSON, "Building each feature's GeoJSON")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {qualified} WHERE NOT rejected")
         (count,) = cursor.fetchone() or (0,)
@@ -866,6 +874,23 @@ def upload_publish(
         raise ValueError(
             f"Only a checked upload can be published; this one is {upload.get_status_display().lower()}."
         )
+    with PublishProgress(upload.pk) as progress:
+        version = _publish(
+            upload, actor=actor, progress=progress, fail_before_commit=fail_before_commit
+        )
+    # Published, the upload's own status says so: its progress row goes. (A rollback keeps it
+    # until the job's failure handling or the next publish of this upload.)
+    transaction.on_commit(lambda: progress_clear(upload.pk))
+    return version
+
+
+def _publish(
+    upload: Upload,
+    *,
+    actor: Any,
+    progress: PublishProgress,
+    fail_before_commit: Callable[[], None] | None,
+) -> DatasetVersion:
     dataset = dataset_for_upload(upload)
     previous = dataset.versions.order_by("-number").first()
     number = dataset.version + 1
@@ -873,8 +898,11 @@ def upload_publish(
     if upload.target == UploadTarget.RASTER:
         from layers.ingest.rasters import raster_publish
 
+        progress.step(Step.WRITING, "Writing the raster")
         feature_count = raster_publish(upload, dataset, number)
     else:
+        accepted = int(((upload.report or {}).get("counts") or {}).get("accepted") or 0)
+        progress.step(Step.MOVING, f"Publishing {accepted:,} checked features as version {number}")
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSIONS_SCHEMA}")
             staging = f'{STAGING_SCHEMA}."{upload.staging_table}"'
@@ -899,8 +927,14 @@ def upload_publish(
             cursor.execute(
                 f'ALTER TABLE {VERSIONS_SCHEMA}."{upload.staging_table}" RENAME TO "{snapshot}"'
             )
+        if previous is not None:
+            progress.step(Step.REMOVING, f"Removing version {previous.number}'s features")
         _live_delete(upload.target, dataset)
-        feature_count = _materialize(upload.target, dataset, snapshot)
+        feature_count = _materialize(upload.target, dataset, snapshot, progress)
+    progress.step(
+        Step.SAVING,
+        f"Saving {feature_count:,} features: the database checks every reference, then commits",
+    )
     failpoint("publish")
     if fail_before_commit:
         fail_before_commit()  # tests: a failure here must leave everything as it was
@@ -917,7 +951,11 @@ def upload_publish(
         created_by=actor,
     )
     Upload.objects.filter(pk=upload.pk).update(
-        status=UploadStatus.PUBLISHED, staging_table="", dataset=dataset
+        status=UploadStatus.PUBLISHED,
+        staging_table="",
+        dataset=dataset,
+        progress=100,
+        progress_message=f"Published as version {number}",
     )
     _audit(
         AuditAction.PUBLISHED,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from deposits.models import MineralOccurrence
 from layers import services
 from layers.ingest import pipeline
-from layers.models import AuditAction, AuditEntry, Upload, UploadStatus
+from layers.models import AuditAction, AuditEntry, PublishProgress, Upload, UploadStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CSV = b"name,lon,lat,commodity\nTampakan,125.05,6.48,Cu\nDidipio,121.46,16.33,Au\n"
@@ -196,6 +196,11 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
     client.force_login(editor_phl_user)
     status = client.get(f"/api/uploads/{upload.pk}/").json()
     assert status["status"] == "publishing" and status["error"] is None
+    # The worker's progress, written outside its open transaction (layers.ingest.progress).
+    assert (status["progress"], status["message"]) == (
+        78,
+        "Saving 2 features: the database checks every reference, then commits",
+    )
     assert not AuditEntry.objects.filter(upload=upload, action=AuditAction.FAILED).exists()
 
     process.send_signal(signal.SIGKILL)  # now the worker is lost: the lock goes with it
@@ -204,6 +209,7 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
     seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
     assert (seen.status, seen.error_code) == (UploadStatus.READY, "worker_lost")
     assert not MineralOccurrence.objects.exists()
+    assert not PublishProgress.objects.exists()  # the lost publish's progress went with it
 
 
 def two_versions(editor: Any, organisation: Any) -> Any:

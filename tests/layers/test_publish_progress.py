@@ -1,0 +1,136 @@
+"""A publish's progress (layers.ingest.progress): each step is written on a connection of its
+own, so the upload's page sees it while the publish transaction is still open; progress that
+cannot be written never stops a publish; the row goes when the publish ends."""
+
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection, connections
+from django.test import Client
+
+from layers.ingest import pipeline, progress
+from layers.models import PublishProgress, Upload, UploadStatus
+from layers.selectors import upload_progress
+from tests.layers.test_uploads import post_upload
+
+pytestmark = pytest.mark.django_db
+CSV = b"name,lon,lat,commodity\nTampakan,125.05,6.48,Cu;Au\nDidipio,121.46,16.33,Au\n"
+
+
+@pytest.fixture(autouse=True)
+def _no_rows_left() -> None:
+    """The worker's connection commits its rows for real, outside the test's transaction: the
+    last test's go before the next (not after it, where the test's open transaction may still
+    hold them)."""
+    other = connections.create_connection("default")
+    other.settings_dict["NAME"] = connection.settings_dict["NAME"]
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("DELETE FROM layers_publishprogress")
+    finally:
+        other.close()
+
+
+@pytest.fixture
+def checked(editor_phl: Client, phl_survey: Any) -> Upload:
+    upload = post_upload(editor_phl, phl_survey, "sites.csv", CSV, "occurrences")
+    assert upload.status == UploadStatus.READY, upload.report
+    return upload
+
+
+def _committed_row(upload_id: Any) -> tuple[int, str] | None:
+    """The progress row as another session sees it (committed, not inside the publish)."""
+    other = connections.create_connection("default")
+    other.settings_dict["NAME"] = connection.settings_dict["NAME"]
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT percent, message FROM layers_publishprogress WHERE upload_id = %s",
+                [upload_id],
+            )
+            return cursor.fetchone()
+    finally:
+        other.close()
+
+
+def test_each_step_is_seen_outside_the_publish_while_it_runs(
+    editor_phl: Client, checked: Upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[Any, ...]] = []
+    real_step = progress.PublishProgress.step
+
+    def step(self: progress.PublishProgress, percent: int, message: str) -> None:
+        real_step(self, percent, message)
+        upload = Upload.objects.get(pk=checked.pk)  # inside the publish transaction
+        shown = upload_progress(upload)
+        seen.append((upload.status, shown.percent, shown.message, _committed_row(checked.pk)))
+
+    monkeypatch.setattr(progress.PublishProgress, "step", step)
+    response = editor_phl.post(f"/uploads/{checked.pk}/publish")
+    assert response.status_code == 302
+    assert [s[1:3] for s in seen] == [
+        (2, "Publishing 2 checked features as version 1"),
+        (6, "Writing the features into the live tables"),
+        (48, "Linking the features to their commodities"),
+        (56, "Building each feature's GeoJSON"),
+        (78, "Saving 2 features: the database checks every reference, then commits"),
+    ]
+    assert all(status == UploadStatus.PUBLISHING for status, *_ in seen)
+    assert all(row == (percent, message) for _, percent, message, row in seen)
+
+    status = editor_phl.get(f"/api/uploads/{checked.pk}/").json()
+    assert (status["status"], status["progress"], status["message"]) == (
+        "published",
+        100,
+        "Published as version 1",
+    )
+
+
+def test_a_new_version_says_it_removes_the_previous_ones_features(
+    editor_phl: Client, phl_survey: Any, checked: Upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor_phl.post(f"/uploads/{checked.pk}/publish")
+    second = post_upload(
+        editor_phl,
+        phl_survey,
+        "sites.csv",
+        CSV,
+        "occurrences",
+        dataset=Upload.objects.get(pk=checked.pk).dataset_id,
+    )
+    messages: list[str] = []
+    real_step = progress.PublishProgress.step
+    monkeypatch.setattr(
+        progress.PublishProgress,
+        "step",
+        lambda self, percent, message: (
+            messages.append(message) or real_step(self, percent, message)
+        ),
+    )
+    editor_phl.post(f"/uploads/{second.pk}/publish")
+    assert "Removing version 1's features" in messages
+
+
+def test_progress_that_cannot_be_written_never_stops_a_publish(
+    editor_phl: Client, checked: Upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: progress.PublishProgress) -> Any:
+        raise OperationalError("too many connections")
+
+    monkeypatch.setattr(progress.PublishProgress, "_connection", refuse)
+    editor_phl.post(f"/uploads/{checked.pk}/publish")
+    assert Upload.objects.get(pk=checked.pk).status == UploadStatus.PUBLISHED
+    assert _committed_row(checked.pk) is None
+
+
+def test_a_failed_publish_takes_its_progress_away(
+    editor_phl: Client, checked: Upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(dataset: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(pipeline, "_announce_published", fail)
+    editor_phl.post(f"/uploads/{checked.pk}/publish")  # the job fails; the request does not
+    upload = Upload.objects.get(pk=checked.pk)
+    assert (upload.status, upload.error_code) == (UploadStatus.READY, "publish_failed")
+    assert not PublishProgress.objects.filter(upload_id=checked.pk).exists()
