@@ -420,8 +420,17 @@ def _process(upload: Upload) -> dict[str, Any]:
                 info.open_path, layer=info.layer, encoding=read_encoding
             )
             read = _stage(upload, target, columns_batches, mapping, ctx, total)
-    _progress(upload, "check", 75, "Checking geometries in PostGIS")
-    report.update(_check_staged(upload, target, int(srid or 4326), read, ctx))
+    _progress(upload, "check", 75, "Building the geometries in PostGIS")
+    report.update(
+        _check_staged(
+            upload,
+            target,
+            int(srid or 4326),
+            read,
+            ctx,
+            lambda percent, message: _progress(upload, "check", percent, message),
+        )
+    )
     _remember_mapping(upload, target, options.get("mapping") or mapping)
     return report
 
@@ -559,9 +568,18 @@ GEOMETRY_FAMILIES = {
 
 
 def _check_staged(
-    upload: Upload, target: Target, srid: int, read: int, ctx: StageContext
+    upload: Upload,
+    target: Target,
+    srid: int,
+    read: int,
+    ctx: StageContext,
+    step: Callable[[int, str], None] = lambda percent, message: None,
 ) -> dict[str, Any]:
     """Geometry building, reprojection, validity, family, range and member-state checks in SQL.
+
+    `step(percent, message)` between the checks moves the page's progress bar and the job's
+    heartbeat: five million rows take minutes here, longer than a silent job may stay before
+    it is taken for a lost worker (layers.services.STALLED_AFTER).
 
     Repair policy (documented in the report): an invalid polygon or line is repaired with
     ST_MakeValid (structure method) and kept if the result is of the expected kind and not
@@ -614,6 +632,7 @@ def _check_staged(
             WHERE geom IS NULL AND NOT rejected""")
     run(f"UPDATE {table} SET wkb = NULL, wkt = NULL WHERE wkb IS NOT NULL OR wkt IS NOT NULL")
     # 2. Too many vertices, empty.
+    step(80, "Checking each geometry's size and coordinates")
     max_vertices = safety.Limits.from_settings().max_vertices_per_geometry
     run(
         f"""UPDATE {table} SET rejected = true,
@@ -638,6 +657,7 @@ def _check_staged(
             [target.geometry_family, kinds],
         )
     # 5. Validity, with the repair policy.
+    step(84, "Checking geometry validity")
     invalid = run(f"""SELECT row_number, ST_IsValidReason(geom) FROM {table}
                       WHERE NOT rejected AND NOT ST_IsValid(geom) ORDER BY row_number""")
     if invalid:
@@ -655,6 +675,7 @@ def _check_staged(
                 WHERE NOT rejected AND (ST_IsEmpty(geom) OR NOT ST_IsValid(geom))""")
         problems = [{"row": r, "problem": reason} for r, reason in invalid[:REPORT_LIST_LIMIT]]
     # 6. Target-specific checks: member state, duplicates, feature keys.
+    step(88, "Checking the member state's boundary and possible duplicates")
     extra = _check_occurrences(upload, table) if upload.target == UploadTarget.OCCURRENCES else {}
     if upload.target != UploadTarget.OCCURRENCES:
         _check_member_state_overlap(upload, table, extra)
@@ -664,6 +685,7 @@ def _check_staged(
         else:
             run(f"UPDATE {table} SET feature_key = md5(ST_AsEWKB(geom)::text || attributes::text)")
 
+    step(95, "Writing the report")
     rejected_sql = run(
         f"""SELECT row_number, problems FROM {table} WHERE rejected ORDER BY row_number LIMIT %s""",
         [REPORT_LIST_LIMIT],

@@ -134,3 +134,28 @@ def test_a_failed_publish_takes_its_progress_away(
     upload = Upload.objects.get(pk=checked.pk)
     assert (upload.status, upload.error_code) == (UploadStatus.READY, "publish_failed")
     assert not PublishProgress.objects.filter(upload_id=checked.pk).exists()
+
+
+def test_the_checks_move_the_bar_and_the_heartbeat_step_by_step(
+    editor_phl: Client, phl_survey: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five million rows take minutes to check: a check phase that said nothing for longer than
+    services.STALLED_AFTER was taken for a lost worker and its staging table dropped."""
+    steps: list[tuple[str, int, str]] = []
+    real_progress = pipeline._progress
+
+    def record(upload: Upload, stage: str, percent: int, message: str) -> None:
+        real_progress(upload, stage, percent, message)
+        steps.append((stage, percent, message))
+
+    monkeypatch.setattr(pipeline, "_progress", record)
+    upload = post_upload(editor_phl, phl_survey, "sites.csv", CSV, "occurrences")
+    assert upload.status == UploadStatus.READY
+    checks = [(percent, message) for stage, percent, message in steps if stage == "check"]
+    assert checks == [
+        (75, "Building the geometries in PostGIS"),
+        (80, "Checking each geometry's size and coordinates"),
+        (84, "Checking geometry validity"),
+        (88, "Checking the member state's boundary and possible duplicates"),
+        (95, "Writing the report"),
+    ]
