@@ -901,8 +901,9 @@ def upload_publish(
             upload, actor=actor, progress=progress, fail_before_commit=fail_before_commit
         )
     # Published, the upload's own status says so: its progress row goes. (A rollback keeps it
-    # until the job's failure handling or the next publish of this upload.)
-    transaction.on_commit(lambda: progress_clear(upload.pk))
+    # until the job's failure handling or the next publish of this upload.) Robust: a failure
+    # here is logged, and must not reach the job, which would report a committed publish failed.
+    transaction.on_commit(lambda: progress_clear(upload.pk), robust=True)
     return version
 
 
