@@ -14,6 +14,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from layers.ingest import pipeline
 from layers.ingest.progress import progress_clear
@@ -285,6 +287,7 @@ def upload_mark_stalled(upload: Upload) -> Upload:
             progress_clear(upload.pk)
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.READY,
+                **pipeline.CHECKED_PROGRESS,
                 error_code="worker_lost",
                 error_message="The worker stopped while publishing; nothing was published. Publish again.",
             )
@@ -362,6 +365,50 @@ def upload_discard(*, user: Any, upload: Upload) -> None:
     pipeline.upload_discard(upload, actor=user)
 
 
+class WorkerLost(Exception):
+    """Recorded as a restore job's failure when its worker died mid-job."""
+
+
+def version_restores_mark_lost(dataset: Dataset) -> int:
+    """Restores of `dataset` whose worker died (killed, machine restarted) are marked failed,
+    so the versions page stops saying they run and a new restore can be asked for. Returns how
+    many.
+
+    The job queue records a job as running when a worker takes it, and nothing more until it
+    ends, so a dead worker's job would run forever. A restore holds its dataset's row locked
+    for its whole transaction (pipeline.version_restore): a running restore on an unlocked
+    dataset, started longer ago than STALLED_AFTER, has lost its worker.
+    """
+    from layers.tasks import version_restore_task
+
+    numbers = dict(dataset.versions.values_list("pk", "number"))
+    running = DBTaskResult.objects.filter(
+        task_path=version_restore_task.module_path,
+        status=TaskResultStatus.RUNNING,
+        args_kwargs__args__0__in=list(numbers),
+        started_at__lt=timezone.now() - STALLED_AFTER,
+    )
+    if not running.exists():
+        return 0
+    with transaction.atomic():
+        if not Dataset.objects.select_for_update(skip_locked=True).filter(pk=dataset.pk).exists():
+            return 0  # a restore (or a publish) of this dataset is at work
+        lost = list(running.select_for_update(skip_locked=True))
+        for job in lost:
+            job.set_failed(
+                WorkerLost("The worker stopped during the restore; nothing changed. Try again.")
+            )
+            AuditEntry.objects.create(
+                action=AuditAction.FAILED,
+                dataset=dataset,
+                details={
+                    "code": "worker_lost",
+                    "restore_of": numbers.get(job.args_kwargs["args"][0]),
+                },
+            )
+    return len(lost)
+
+
 def version_restore_request(*, user: Any, version: DatasetVersion) -> None:
     """Queues the restore: reloading a large version takes longer than a request may wait."""
     from layers.selectors import version_restores
@@ -371,6 +418,7 @@ def version_restore_request(*, user: Any, version: DatasetVersion) -> None:
         raise PermissionDenied("Only editors of this dataset's member state can restore versions.")
     if version.number == version.dataset.version:
         raise ValidationError(f"Version {version.number} is already the current version.")
+    version_restores_mark_lost(version.dataset)
     running = version_restores(version.dataset).running
     if running:
         raise ValidationError(

@@ -28,6 +28,7 @@ def upload_publish_task(upload_id: str, actor_id: int | None) -> None:
         progress_clear(upload.pk)
         Upload.objects.filter(pk=upload_id).update(
             status=UploadStatus.READY,
+            **pipeline.CHECKED_PROGRESS,
             error_code="publish_failed",
             error_message=f"Publishing failed ({type(exc).__name__}); nothing changed. Try again.",
         )

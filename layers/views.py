@@ -256,6 +256,7 @@ def _visible_dataset(request: HttpRequest, slug: str) -> Dataset:
 
 def dataset_versions(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = _visible_dataset(request, slug)
+    services.version_restores_mark_lost(dataset)
     versions = list(dataset.versions.select_related("created_by", "upload", "restored_from"))
     comparison = None
     older, newer = request.GET.get("older"), request.GET.get("newer")

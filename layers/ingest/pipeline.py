@@ -263,12 +263,18 @@ def upload_process(upload_id: str) -> None:
     Upload.objects.filter(pk=upload.pk).update(
         status=UploadStatus.READY,
         report=report,
-        progress=100,
         stage="done",
-        progress_message="Checked: review the report, then publish.",
         heartbeat_at=timezone.now(),
+        **CHECKED_PROGRESS,
     )
     _audit(AuditAction.CHECKED, upload=upload, counts=report.get("counts", {}))
+
+
+# A checked upload's progress: after its check, and again after a publish that failed.
+CHECKED_PROGRESS: dict[str, Any] = {
+    "progress": 100,
+    "progress_message": "Checked: review the report, then publish.",
+}
 
 
 def _fail(upload: Upload, code: str, message: str) -> None:
@@ -1024,6 +1030,7 @@ def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
             )
         _live_delete(target_name, dataset)
         feature_count = _materialize(target_name, dataset, snapshot)
+    failpoint("restore")
     dataset.version = number
     dataset.is_published = True
     dataset.save(update_fields=["version", "is_published", "updated_at"])

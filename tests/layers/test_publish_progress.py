@@ -133,6 +133,11 @@ def test_a_failed_publish_takes_its_progress_away(
     editor_phl.post(f"/uploads/{checked.pk}/publish")  # the job fails; the request does not
     upload = Upload.objects.get(pk=checked.pk)
     assert (upload.status, upload.error_code) == (UploadStatus.READY, "publish_failed")
+    # The bar is the check's again, not "waiting for the worker".
+    assert (upload.progress, upload.progress_message) == (
+        100,
+        "Checked: review the report, then publish.",
+    )
     assert not PublishProgress.objects.filter(upload_id=checked.pk).exists()
 
 

@@ -17,11 +17,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from deposits.models import MineralOccurrence
 from layers import services
 from layers.ingest import pipeline
-from layers.models import AuditAction, AuditEntry, PublishProgress, Upload, UploadStatus
+from layers.models import (
+    AuditAction,
+    AuditEntry,
+    Dataset,
+    PublishProgress,
+    Upload,
+    UploadStatus,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CSV = b"name,lon,lat,commodity\nTampakan,125.05,6.48,Cu\nDidipio,121.46,16.33,Au\n"
@@ -208,6 +217,10 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
     wait_for(lambda: not _row_locked(upload.pk))
     seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
     assert (seen.status, seen.error_code) == (UploadStatus.READY, "worker_lost")
+    assert (seen.progress, seen.progress_message) == (
+        100,
+        "Checked: review the report, then publish.",
+    )
     assert not MineralOccurrence.objects.exists()
     assert not PublishProgress.objects.exists()  # the lost publish's progress went with it
 
@@ -277,3 +290,49 @@ def test_a_failed_restore_changes_nothing_and_the_page_says_so(
     page = client.get(f"/datasets/{dataset.slug}/versions/").content
     assert b'id="restore-failed"' in page and b"Restoring version 1 failed" in page
     assert b'id="restore-running"' not in page
+
+
+def _dataset_locked(pk: Any) -> bool:
+    with transaction.atomic():
+        return not Dataset.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
+
+
+def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
+    queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any, client: Any
+) -> None:
+    """The queue records a job as running when a worker takes it, and nothing more: a killed
+    worker's restore ran forever, and the page refused every new restore."""
+    dataset = two_versions(editor_phl_user, phl_survey)
+    client.force_login(editor_phl_user)
+    versions_page = f"/datasets/{dataset.slug}/versions/"
+    client.post(f"{versions_page}1/restore")
+    process = worker("restore:hang")  # alive, inside its restore transaction
+    wait_for(lambda: _dataset_locked(dataset.pk))
+    job = DBTaskResult.objects.get(status=TaskResultStatus.RUNNING)
+    DBTaskResult.objects.filter(pk=job.pk).update(  # minutes into a long restore
+        started_at=timezone.now() - services.STALLED_AFTER * 2
+    )
+
+    assert services.version_restores_mark_lost(dataset) == 0  # at work: left alone
+    assert b'id="restore-running"' in client.get(versions_page).content
+
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    wait_for(lambda: not _dataset_locked(dataset.pk))
+    page = client.get(versions_page).content  # the page finds it lost
+    assert b'id="restore-failed"' in page and b'id="restore-running"' not in page
+    job.refresh_from_db()
+    assert job.status == TaskResultStatus.FAILED
+    assert job.exception_class_path == "layers.services.WorkerLost"
+    assert AuditEntry.objects.filter(
+        dataset=dataset, action=AuditAction.FAILED, details__code="worker_lost"
+    ).exists()
+    dataset.refresh_from_db()
+    assert dataset.version == 2  # nothing changed
+    assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == ["Siana"]
+
+    again = client.post(f"{versions_page}1/restore", follow=True)
+    assert "it becomes version 3 when done" in again.content.decode()
+    worker(batch=True).wait(timeout=120)
+    dataset.refresh_from_db()
+    assert dataset.version == 3
