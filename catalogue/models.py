@@ -42,6 +42,9 @@ class DownloadJob(models.Model):
     error_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written when the worker starts and after each batch: a running job silent for longer than
+    # catalogue.services.DOWNLOAD_STALLED_AFTER has lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -61,11 +62,14 @@ def download_build(spec: DownloadSpec, folder: Path, job: DownloadJob | None = N
 
     def progress(done: int) -> None:
         if job is not None:
-            DownloadJob.objects.filter(pk=job.pk).update(written=done, feature_count=count)
+            DownloadJob.objects.filter(pk=job.pk).update(
+                written=done, feature_count=count, heartbeat_at=timezone.now()
+            )
 
     parts = folder / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     files = write_gdal(spec, parts, progress)
+    progress(count)  # and the zip is next
     destination = folder / f"{spec.collection.id}-{spec.format}.zip"
     zip_files(files, destination, spec, datasets, count)
     shutil.rmtree(parts, ignore_errors=True)
@@ -99,11 +103,40 @@ def downloads_prune() -> int:
     return len(old)
 
 
+# A running job that wrote nothing for this long has lost its worker (killed, restarted). The
+# worker writes after every batch of features and before zipping.
+DOWNLOAD_STALLED_AFTER = timedelta(seconds=120)
+LOST_MESSAGE = "The worker stopped while writing the file. Ask for the download again."
+
+
+def downloads_mark_lost() -> int:
+    """Running jobs whose worker died are marked failed and their folders removed: the job
+    queue would call them running forever, every identical request would wait on them, and
+    they would count against DOWNLOAD_MAX_ACTIVE_JOBS. Returns how many."""
+    cutoff = timezone.now() - DOWNLOAD_STALLED_AFTER
+    lost = list(
+        DownloadJob.objects.filter(status=DownloadStatus.RUNNING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        .values_list("pk", "heartbeat_at")
+    )
+    marked = 0
+    for pk, heartbeat in lost:
+        # Only if nothing was written meanwhile: a worker that wakes up keeps its job.
+        marked += DownloadJob.objects.filter(
+            pk=pk, status=DownloadStatus.RUNNING, heartbeat_at=heartbeat
+        ).update(
+            status=DownloadStatus.FAILED, error_message=LOST_MESSAGE, finished_at=timezone.now()
+        )
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / "downloads" / str(pk), ignore_errors=True)
+    return marked
+
+
 def download_job_start(spec: DownloadSpec, params: dict[str, str]) -> DownloadJob:
     """The job for this request: an identical one (same data version, filters and viewer)
     that is running or done is reused; otherwise a new one is queued."""
     from catalogue.tasks import download_build_task
 
+    downloads_mark_lost()
     scope = download_scope(spec.user)
     key = _job_key(spec, params, scope)
     existing = (
@@ -139,7 +172,9 @@ def download_job_run(job_id: str, user_id: int | None) -> None:
     job = DownloadJob.objects.get(pk=job_id)
     if job.status != DownloadStatus.QUEUED:
         return
-    DownloadJob.objects.filter(pk=job.pk).update(status=DownloadStatus.RUNNING)
+    DownloadJob.objects.filter(pk=job.pk).update(
+        status=DownloadStatus.RUNNING, heartbeat_at=timezone.now()
+    )
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     folder = Path(settings.MEDIA_ROOT) / "downloads" / str(job.pk)
     try:

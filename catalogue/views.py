@@ -41,6 +41,7 @@ from catalogue.services import (
     download_job_start,
     download_scope,
     download_spec_build,
+    downloads_mark_lost,
 )
 from deposits.models import Commodity, MemberState, without_boundaries
 from layers.models import Dataset, DatasetKind
@@ -376,6 +377,7 @@ def _job_response(request: HttpRequest, job: DownloadJob, status: int = 200) -> 
 
 def _job_for(request: HttpRequest, job_id: Any) -> DownloadJob | None:
     """A job whose file the requester may fetch: public ones, or the requester's own."""
+    downloads_mark_lost()  # a job whose worker died says so, instead of running forever
     job = DownloadJob.objects.filter(pk=job_id).first()
     if job is None:
         return None

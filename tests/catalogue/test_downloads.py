@@ -9,13 +9,16 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyogrio
 import pytest
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
+from django.utils import timezone
 
+from catalogue import services
 from catalogue.downloads import README_NAME
 from catalogue.models import DownloadJob, DownloadStatus
 from layers.models import VectorFeature
@@ -314,3 +317,70 @@ def test_other_states_editor_cannot_download_unpublished(
     response = editor_phl.get("/downloads/phl-secret/csv")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
+
+
+def _running_job(anonymous: Client, settings: Any) -> DownloadJob:
+    """A job the worker took and then stopped writing (its worker killed): status running."""
+    settings.DOWNLOAD_DIRECT_MAX_FEATURES = 1
+    doc = anonymous.get("/downloads/phl-mines/gpkg", HTTP_ACCEPT="application/json").json()
+    DownloadJob.objects.filter(pk=doc["id"]).update(
+        status=DownloadStatus.RUNNING, path="", finished_at=None, heartbeat_at=timezone.now()
+    )
+    return DownloadJob.objects.get(pk=doc["id"])
+
+
+def test_a_job_whose_worker_died_fails_and_the_same_request_starts_again(
+    anonymous: Client, world: World, settings: Any
+) -> None:
+    """The queue would call it running forever: every identical request waited on it."""
+    job = _running_job(anonymous, settings)
+    status_url = f"/downloads/jobs/{job.pk}"
+    # Writing recently: at work, left alone, and an identical request waits on it.
+    assert anonymous.get(status_url, HTTP_ACCEPT="application/json").json()["status"] == "running"
+    again = anonymous.get("/downloads/phl-mines/gpkg", HTTP_ACCEPT="application/json").json()
+    assert again["id"] == str(job.pk)
+
+    DownloadJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
+    )
+    doc = anonymous.get(status_url, HTTP_ACCEPT="application/json").json()
+    assert doc["status"] == "failed"
+    job.refresh_from_db()
+    assert job.error_message == services.LOST_MESSAGE and job.finished_at is not None
+
+    fresh = anonymous.get("/downloads/phl-mines/gpkg", HTTP_ACCEPT="application/json").json()
+    assert fresh["id"] != str(job.pk) and fresh["status"] == "done"
+
+
+def test_a_lost_job_no_longer_counts_against_the_limit(
+    anonymous: Client, world: World, settings: Any
+) -> None:
+    job = _running_job(anonymous, settings)
+    DownloadJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
+    )
+    settings.DOWNLOAD_MAX_ACTIVE_JOBS = 1
+    response = anonymous.get(
+        "/downloads/tha-faults/gpkg", HTTP_ACCEPT="application/json"
+    )  # another request: the lost job no longer fills the only slot
+    assert response.status_code == 200, response.content[:300]
+
+
+def test_a_worker_that_writes_again_keeps_its_job(world: World) -> None:
+    """Marking is compare-and-set on the heartbeat it read: a write in between wins."""
+    stale = timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
+    job = DownloadJob.objects.create(
+        key="k", collection_id="phl-mines", format="gpkg", scope="public",
+        status=DownloadStatus.RUNNING, heartbeat_at=stale,
+    )  # fmt: skip
+    real_filter = DownloadJob.objects.filter
+
+    def write_in_between(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("heartbeat_at") == stale:  # the marking update: the worker wrote first
+            real_filter(pk=job.pk).update(heartbeat_at=timezone.now())
+        return real_filter(*args, **kwargs)
+
+    with mock.patch.object(DownloadJob.objects, "filter", side_effect=write_in_between):
+        assert services.downloads_mark_lost() == 0
+    job.refresh_from_db()
+    assert job.status == DownloadStatus.RUNNING
