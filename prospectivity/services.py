@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import rasterio
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rasterio.io import MemoryFile
@@ -161,6 +163,7 @@ def run_request(*, payload: Any, user: Any) -> tuple[ProspectivityRun, bool]:
     recipe = recipe_resolve(parse_recipe(payload), user=user)
     state, private = data_state(user=user)
     key = recipe_hash(recipe, state)
+    runs_mark_lost()
     for run in ProspectivityRun.objects.filter(recipe_hash=key).exclude(status=RunStatus.FAILED):
         if run.status != RunStatus.DONE or _result_exists(run):
             return run, False
@@ -191,8 +194,36 @@ def _result_exists(run: ProspectivityRun) -> bool:
 
 def _progress(run: ProspectivityRun, percent: int, message: str) -> None:
     ProspectivityRun.objects.filter(pk=run.pk).update(
-        progress=percent, progress_message=message[:200]
+        progress=percent, progress_message=message[:200], heartbeat_at=timezone.now()
     )
+
+
+# A running run that reported nothing for this long has lost its worker (killed, restarted).
+RUN_STALLED_AFTER = timedelta(seconds=120)
+LOST_MESSAGE = "The worker stopped while computing the model. Run it again."
+
+
+def runs_mark_lost() -> int:
+    """Running runs whose worker died are marked failed: the job queue would call them running
+    forever, and the same recipe would wait on them instead of running again. Compare-and-set
+    on the heartbeat read, so a worker that reports meanwhile keeps its run. Returns how many."""
+    cutoff = timezone.now() - RUN_STALLED_AFTER
+    lost = list(
+        ProspectivityRun.objects.filter(status=RunStatus.RUNNING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        .values_list("pk", "heartbeat_at")
+    )
+    marked = 0
+    for pk, heartbeat in lost:
+        marked += ProspectivityRun.objects.filter(
+            pk=pk, status=RunStatus.RUNNING, heartbeat_at=heartbeat
+        ).update(
+            status=RunStatus.FAILED,
+            error_message=LOST_MESSAGE,
+            progress_message="Failed",
+            finished_at=timezone.now(),
+        )
+    return marked
 
 
 def _default_scores(item: dict[str, Any], layer: engine.Evidence) -> list[float]:
@@ -305,7 +336,11 @@ def run_execute(run_id: str) -> None:
     if run.status == RunStatus.DONE and _result_exists(run):
         return
     ProspectivityRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, progress=5, progress_message="Starting", error_message=""
+        status=RunStatus.RUNNING,
+        progress=5,
+        progress_message="Starting",
+        error_message="",
+        heartbeat_at=timezone.now(),
     )
     try:
         values, grid, report = model_compute(

@@ -37,6 +37,7 @@ MAX_RECIPE_BYTES = 200_000
 
 
 def _visible_run(request: HttpRequest, pk: UUID) -> ProspectivityRun | None:
+    services.runs_mark_lost()  # a run whose worker died says so, instead of running forever
     return run_visible(user=request.user, pk=pk, data_state=services.data_state)
 
 

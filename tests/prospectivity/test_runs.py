@@ -5,15 +5,18 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
 import rasterio
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from deposits.models import MineralOccurrence
 from layers.models import Dataset, DatasetKind
+from prospectivity import services
 from prospectivity.models import ProspectivityRun, RunStatus
 from prospectivity.services import prospectivity_map_publish
 from tests.prospectivity.conftest import recipe
@@ -343,3 +346,43 @@ def test_malformed_data_pins_get_a_clear_400(
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
     assert not ProspectivityRun.objects.exists()
+
+
+def test_a_run_whose_worker_died_fails_and_the_same_recipe_runs_again(
+    anonymous: Client, world: Any
+) -> None:
+    """The queue would call it running forever, and the same recipe waited on it."""
+    first = post(anonymous, recipe()).json()
+    ProspectivityRun.objects.filter(pk=first["id"]).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now(), finished_at=None
+    )
+    # Reporting recently: at work; the same recipe waits on it.
+    assert post(anonymous, recipe()).json()["id"] == first["id"]
+
+    ProspectivityRun.objects.filter(pk=first["id"]).update(
+        heartbeat_at=timezone.now() - services.RUN_STALLED_AFTER * 2
+    )
+    status = anonymous.get(f"/api/prospectivity/runs/{first['id']}/").json()
+    assert status["status"] == "failed" and status["error"] == services.LOST_MESSAGE
+
+    again = post(anonymous, recipe())
+    assert again.status_code == 202
+    assert again.json()["id"] != first["id"] and again.json()["status"] == "done"
+
+
+def test_a_run_that_reports_meanwhile_is_not_marked_lost(world: Any) -> None:
+    stale = timezone.now() - services.RUN_STALLED_AFTER * 2
+    run = ProspectivityRun.objects.create(
+        recipe_hash="h", recipe={}, data_state="s", status=RunStatus.RUNNING, heartbeat_at=stale
+    )
+    real_filter = ProspectivityRun.objects.filter
+
+    def report_in_between(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("heartbeat_at") == stale:  # the marking update: the worker reported first
+            real_filter(pk=run.pk).update(heartbeat_at=timezone.now())
+        return real_filter(*args, **kwargs)
+
+    with mock.patch.object(ProspectivityRun.objects, "filter", side_effect=report_in_between):
+        assert services.runs_mark_lost() == 0
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING
