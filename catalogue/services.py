@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from catalogue.models import DownloadJob, DownloadStatus
 from catalogue.selectors import download_count, download_datasets
 from layers.permissions import access_for
 from layers.selectors import data_version
+from webgis.lib.jobs import lost_jobs_fail
 
 
 class DownloadsBusy(Exception):
@@ -110,25 +110,19 @@ LOST_MESSAGE = "The worker stopped while writing the file. Ask for the download 
 
 
 def downloads_mark_lost() -> int:
-    """Running jobs whose worker died are marked failed and their folders removed: the job
-    queue would call them running forever, every identical request would wait on them, and
-    they would count against DOWNLOAD_MAX_ACTIVE_JOBS. Returns how many."""
-    cutoff = timezone.now() - DOWNLOAD_STALLED_AFTER
-    lost = list(
-        DownloadJob.objects.filter(status=DownloadStatus.RUNNING)
-        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
-        .values_list("pk", "heartbeat_at")
+    """Running jobs whose worker died are marked failed and their folders removed: every
+    identical request would wait on them, and they would count against
+    DOWNLOAD_MAX_ACTIVE_JOBS (webgis.lib.jobs). Returns how many."""
+    lost = lost_jobs_fail(
+        DownloadJob,
+        running=DownloadStatus.RUNNING,
+        stalled_after=DOWNLOAD_STALLED_AFTER,
+        status=DownloadStatus.FAILED,
+        error_message=LOST_MESSAGE,
     )
-    marked = 0
-    for pk, heartbeat in lost:
-        # Only if nothing was written meanwhile: a worker that wakes up keeps its job.
-        marked += DownloadJob.objects.filter(
-            pk=pk, status=DownloadStatus.RUNNING, heartbeat_at=heartbeat
-        ).update(
-            status=DownloadStatus.FAILED, error_message=LOST_MESSAGE, finished_at=timezone.now()
-        )
+    for pk in lost:
         shutil.rmtree(Path(settings.MEDIA_ROOT) / "downloads" / str(pk), ignore_errors=True)
-    return marked
+    return len(lost)
 
 
 def download_job_start(spec: DownloadSpec, params: dict[str, str]) -> DownloadJob:

@@ -11,7 +11,6 @@ import numpy as np
 import rasterio
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rasterio.io import MemoryFile
@@ -25,6 +24,7 @@ from layers.selectors import datasets_visible
 from prospectivity import engine, evidence
 from prospectivity.models import Method, ProspectivityMap, ProspectivityRun, RunStatus
 from prospectivity.recipes import BadRecipe, canonical_json, parse_recipe, recipe_hash
+from webgis.lib.jobs import lost_jobs_fail
 
 logger = logging.getLogger(__name__)
 
@@ -204,26 +204,18 @@ LOST_MESSAGE = "The worker stopped while computing the model. Run it again."
 
 
 def runs_mark_lost() -> int:
-    """Running runs whose worker died are marked failed: the job queue would call them running
-    forever, and the same recipe would wait on them instead of running again. Compare-and-set
-    on the heartbeat read, so a worker that reports meanwhile keeps its run. Returns how many."""
-    cutoff = timezone.now() - RUN_STALLED_AFTER
-    lost = list(
-        ProspectivityRun.objects.filter(status=RunStatus.RUNNING)
-        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
-        .values_list("pk", "heartbeat_at")
-    )
-    marked = 0
-    for pk, heartbeat in lost:
-        marked += ProspectivityRun.objects.filter(
-            pk=pk, status=RunStatus.RUNNING, heartbeat_at=heartbeat
-        ).update(
+    """Running runs whose worker died are marked failed, so the same recipe runs again instead
+    of waiting on them (webgis.lib.jobs). Returns how many."""
+    return len(
+        lost_jobs_fail(
+            ProspectivityRun,
+            running=RunStatus.RUNNING,
+            stalled_after=RUN_STALLED_AFTER,
             status=RunStatus.FAILED,
             error_message=LOST_MESSAGE,
             progress_message="Failed",
-            finished_at=timezone.now(),
         )
-    return marked
+    )
 
 
 def _default_scores(item: dict[str, Any], layer: engine.Evidence) -> list[float]:
