@@ -177,10 +177,10 @@ def test_a_worker_killed_while_publishing_publishes_nothing(
     ]
 
 
-def _row_locked(pk: Any) -> bool:
-    """Whether a transaction elsewhere (the publish) holds the upload's row."""
+def _locked(model: Any, pk: Any) -> bool:
+    """Whether a transaction elsewhere (a publish, a restore) holds this row."""
     with transaction.atomic():
-        return not Upload.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
+        return not model.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
 
 
 def test_a_long_publish_is_not_taken_for_a_lost_worker(
@@ -197,7 +197,7 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
         heartbeat_at=timezone.now() - services.STALLED_AFTER * 2
     )
     process = worker("publish:hang")  # alive, inside its publish transaction
-    wait_for(lambda: _row_locked(upload.pk))
+    wait_for(lambda: _locked(Upload, upload.pk))
 
     seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
     assert (seen.status, seen.error_code) == (UploadStatus.PUBLISHING, "")
@@ -214,7 +214,7 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
 
     process.send_signal(signal.SIGKILL)  # now the worker is lost: the lock goes with it
     process.wait(timeout=10)
-    wait_for(lambda: not _row_locked(upload.pk))
+    wait_for(lambda: not _locked(Upload, upload.pk))
     seen = services.upload_mark_stalled(Upload.objects.get(pk=upload.pk))
     assert (seen.status, seen.error_code) == (UploadStatus.READY, "worker_lost")
     assert (seen.progress, seen.progress_message) == (
@@ -292,11 +292,6 @@ def test_a_failed_restore_changes_nothing_and_the_page_says_so(
     assert b'id="restore-running"' not in page
 
 
-def _dataset_locked(pk: Any) -> bool:
-    with transaction.atomic():
-        return not Dataset.objects.select_for_update(skip_locked=True).filter(pk=pk).exists()
-
-
 def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
     queued_jobs: None, worker: Any, editor_phl_user: Any, phl_survey: Any, client: Any
 ) -> None:
@@ -307,7 +302,7 @@ def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
     versions_page = f"/datasets/{dataset.slug}/versions/"
     client.post(f"{versions_page}1/restore")
     process = worker("restore:hang")  # alive, inside its restore transaction
-    wait_for(lambda: _dataset_locked(dataset.pk))
+    wait_for(lambda: _locked(Dataset, dataset.pk))
     job = DBTaskResult.objects.get(status=TaskResultStatus.RUNNING)
     DBTaskResult.objects.filter(pk=job.pk).update(  # minutes into a long restore
         started_at=timezone.now() - services.STALLED_AFTER * 2
@@ -318,7 +313,7 @@ def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
 
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    wait_for(lambda: not _dataset_locked(dataset.pk))
+    wait_for(lambda: not _locked(Dataset, dataset.pk))
     page = client.get(versions_page).content  # the page finds it lost
     assert b'id="restore-failed"' in page and b'id="restore-running"' not in page
     job.refresh_from_db()
