@@ -40,7 +40,7 @@ from catalogue.selectors import (
     queryables_schema,
 )
 from layers.permissions import access_for
-from webgis.lib.errors import BadRequest
+from webgis.lib.errors import BadRequest, ogc_exception
 from webgis.lib.mvt import get_layer, run_tile_query
 from webgis.lib.params import parse_int, reject_unknown
 from webgis.lib.tiles import MAX_ZOOM, WEB_MERCATOR_HALF, Tile
@@ -97,15 +97,13 @@ class NotFound(Exception):
 
 
 def ogc_error(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
-    error: dict[str, Any] = {
-        "code": "invalid_parameter" if status == 400 else "not_found",
-        "message": message,
-    }
-    if field:
-        error["field"] = field
-    response = JsonResponse({"code": code, "description": message, "error": error}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+    return ogc_exception(
+        status,
+        code,
+        message,
+        code="invalid_parameter" if status == 400 else "not_found",
+        field=field,
+    )
 
 
 def _bad_request(exc: BadRequest) -> JsonResponse:

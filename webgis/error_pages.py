@@ -8,12 +8,13 @@ API's JSON error shape (webgis.lib.errors; OGC API's exception body under `/ogc/
 """
 
 import logging
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
+
+from webgis.lib.errors import error_body, ogc_exception
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +66,9 @@ def _json_message(request: HttpRequest, status: int, exception: Exception | None
 
 
 def _json(request: HttpRequest, status: int, message: str) -> JsonResponse:
-    error = {"code": CODES[status], "message": message}
     if request.path.startswith(OGC_PREFIX):
-        body: dict[str, Any] = {"code": OGC_CODES[status], "description": message, "error": error}
-    else:
-        body = {"error": error}
-    response = JsonResponse(body, status=status)
+        return ogc_exception(status, OGC_CODES[status], message, code=CODES[status])
+    response = JsonResponse(error_body(CODES[status], message), status=status)
     response["Cache-Control"] = "no-store"
     return response
 

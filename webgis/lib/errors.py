@@ -18,10 +18,28 @@ class BadRequest(Exception):
         self.field = field
 
     def payload(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": "invalid_parameter", "message": self.message}
-        if self.field:
-            error["field"] = self.field
-        return {"error": error}
+        return error_body("invalid_parameter", self.message, self.field)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The project's JSON error: {"error": {"code": ..., "message": ..., "field"?: ...}}."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+def ogc_exception(
+    status: int, ogc_code: str, message: str, *, code: str, field: str | None = None
+) -> JsonResponse:
+    """OGC API's exception body (`code`, `description`), carrying the project's error too, so a
+    client of either reads it; never cached."""
+    response = JsonResponse(
+        {"code": ogc_code, "description": message, **error_body(code, message, field)},
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def json_error(exc: BadRequest) -> JsonResponse:
