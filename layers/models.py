@@ -242,15 +242,18 @@ class Upload(models.Model):
         return self.status in {UploadStatus.QUEUED, UploadStatus.RUNNING, UploadStatus.PUBLISHING}
 
 
-class PublishProgress(models.Model):
-    """How far a running publish has got (layers.ingest.progress), for the upload's page.
+class JobProgress(models.Model):
+    """How far a running publish or version restore has got (layers.ingest.progress), for the
+    upload's page and the dataset's versions page.
 
-    The publish transaction holds the upload's row locked and nothing it writes shows before it
+    Both run in one transaction that holds a row locked, and nothing they write shows before it
     commits, a million rows taking minutes; the worker writes this row on a connection of its
-    own, committed at once. No foreign key to the upload: checking one would wait on that lock.
+    own, committed at once. `job_id` is the upload's id for a publish (its page polls by it) and
+    the restore job's id for a restore (django-tasks ids are strings, UUIDs in the database
+    backend). No foreign key: checking one would wait on that lock.
     """
 
-    upload_id = models.UUIDField(primary_key=True)
+    job_id = models.CharField(max_length=64, primary_key=True)
     percent = models.PositiveSmallIntegerField()
     message = models.CharField(max_length=300)
     updated_at = models.DateTimeField()

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from layers.models import AuditEntry, Dataset, PublishProgress, Upload, UploadStatus
+from layers.models import AuditEntry, Dataset, JobProgress, Upload, UploadStatus
 from layers.permissions import access_for, dataset_visibility_q, visible_dataset_ids_sql
 from webgis.lib.mvt import Where, state_version
 
@@ -45,9 +45,18 @@ def data_version() -> str:
 
 
 @dataclass(frozen=True)
+class RestoreProgress:
+    version: int  # the version being restored
+    percent: int
+    message: str
+
+
+@dataclass(frozen=True)
 class VersionRestores:
     running: list[int]  # version numbers queued or being restored
     failed: int | None  # the version whose restore failed since the last change, if any
+    # Each running restore's bar: the steps its job writes (layers.ingest.progress), or "waiting".
+    progress: list[RestoreProgress]
 
 
 def version_restores(dataset: Dataset) -> VersionRestores:
@@ -61,16 +70,25 @@ def version_restores(dataset: Dataset) -> VersionRestores:
     jobs = DBTaskResult.objects.filter(
         task_path=version_restore_task.module_path, args_kwargs__args__0__in=list(versions)
     ).order_by("-enqueued_at")
-    running = [
-        versions[job.args_kwargs["args"][0]][0]
-        for job in jobs.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+    active = list(jobs.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]))
+    running = [versions[job.args_kwargs["args"][0]][0] for job in active]
+    steps = {
+        row.job_id: row for row in JobProgress.objects.filter(job_id__in=[j.id for j in active])
+    }
+    progress = [
+        RestoreProgress(number, row.percent, row.message)
+        if (row := steps.get(str(job.id)))
+        else RestoreProgress(number, 0, "Waiting for a worker")
+        for number, job in zip(running, active, strict=True)
     ]
     failure = jobs.filter(status=TaskResultStatus.FAILED)
     if versions:  # only a failure since the latest version counts: a later change supersedes it
         failure = failure.filter(finished_at__gt=max(c for _, c in versions.values()))
     failed = failure.first()
     return VersionRestores(
-        running=running, failed=versions[failed.args_kwargs["args"][0]][0] if failed else None
+        running=running,
+        failed=versions[failed.args_kwargs["args"][0]][0] if failed else None,
+        progress=progress,
     )
 
 
@@ -102,7 +120,7 @@ def upload_progress(upload: Upload) -> UploadProgress:
     """The progress bar's figures: a publishing upload's from the worker's progress row
     (layers.ingest.progress), written outside the publish transaction; any other upload's own."""
     if upload.status == UploadStatus.PUBLISHING:
-        row = PublishProgress.objects.filter(upload_id=upload.pk).first()
+        row = JobProgress.objects.filter(job_id=upload.pk).first()
         if row is not None:
             return UploadProgress(row.percent, row.message)
     return UploadProgress(upload.progress, upload.progress_message)

@@ -398,6 +398,7 @@ def version_restores_mark_lost(dataset: Dataset) -> int:
             job.set_failed(
                 WorkerLost("The worker stopped during the restore; nothing changed. Try again.")
             )
+            progress_clear(job.id)
             AuditEntry.objects.create(
                 action=AuditAction.FAILED,
                 dataset=dataset,

@@ -26,7 +26,7 @@ from django.utils import timezone
 from deposits.models import MemberState
 from deposits.services import dataset_occurrences_delete
 from layers.ingest import safety
-from layers.ingest.progress import PublishProgress, Step, progress_clear
+from layers.ingest.progress import ProgressWriter, Step, progress_clear
 from layers.ingest.reading import ColumnBatch, iter_csv, iter_vector_columns
 from layers.ingest.targets import GEOLOGY, STRUCTURES, VECTOR, StageContext, Target, suggest_terms
 from layers.models import (
@@ -839,11 +839,11 @@ def _live_delete(target_name: str, dataset: Dataset) -> None:
 
 
 def _materialize(
-    target_name: str, dataset: Dataset, snapshot: str, progress: PublishProgress | None = None
+    target_name: str, dataset: Dataset, snapshot: str, progress: ProgressWriter | None = None
 ) -> int:
     target = target_for(target_name)
     qualified = f'{VERSIONS_SCHEMA}."{snapshot}"'
-    progress = progress or PublishProgress(None)
+    progress = progress or ProgressWriter(None)
     with target.writing(dataset.pk), connection.cursor() as cursor:
         ids_sql = target.ids_sql()
         if ids_sql:
@@ -902,7 +902,7 @@ def upload_publish(
         raise ValueError(
             f"Only a checked upload can be published; this one is {upload.get_status_display().lower()}."
         )
-    with PublishProgress(upload.pk) as progress:
+    with ProgressWriter(upload.pk) as progress:
         version = _publish(
             upload, actor=actor, progress=progress, fail_before_commit=fail_before_commit
         )
@@ -917,7 +917,7 @@ def _publish(
     upload: Upload,
     *,
     actor: Any,
-    progress: PublishProgress,
+    progress: ProgressWriter,
     fail_before_commit: Callable[[], None] | None,
 ) -> DatasetVersion:
     dataset = dataset_for_upload(upload)
@@ -1011,9 +1011,14 @@ def _extra_columns(target_name: str) -> list[str]:
 
 
 @transaction.atomic
-def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
-    """Makes an earlier version current again, as a new version (history is never rewritten)."""
+def version_restore(
+    version: DatasetVersion, *, actor: Any, progress: ProgressWriter | None = None
+) -> DatasetVersion:
+    """Makes an earlier version current again, as a new version (history is never rewritten).
+
+    `progress` reports the steps (the restore job's, for the versions page)."""
     statement_timeout_lift()
+    progress = progress or ProgressWriter(None)
     dataset = Dataset.objects.select_for_update().get(pk=version.dataset_id)
     number = dataset.version + 1
     snapshot = _snapshot_name(dataset, number)
@@ -1021,15 +1026,24 @@ def version_restore(version: DatasetVersion, *, actor: Any) -> DatasetVersion:
     if target_name == UploadTarget.RASTER:
         from layers.ingest.rasters import raster_restore
 
+        progress.step(Step.WRITING, f"Restoring version {version.number}'s raster")
         feature_count = raster_restore(version, dataset, number)
     else:
+        progress.step(
+            Step.MOVING, f"Copying version {version.number}'s features as version {number}"
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""CREATE TABLE {VERSIONS_SCHEMA}."{snapshot}" AS
                     SELECT * FROM {VERSIONS_SCHEMA}."{version.snapshot_table}" """
             )
+        progress.step(Step.REMOVING, f"Removing version {dataset.version}'s features")
         _live_delete(target_name, dataset)
-        feature_count = _materialize(target_name, dataset, snapshot)
+        feature_count = _materialize(target_name, dataset, snapshot, progress)
+    progress.step(
+        Step.SAVING,
+        f"Saving {feature_count:,} features: the database checks every reference, then commits",
+    )
     failpoint("restore")
     dataset.version = number
     dataset.is_published = True

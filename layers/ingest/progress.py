@@ -1,12 +1,14 @@
-"""A publish's progress, written where the upload's page can see it while the publish runs.
+"""A publish's or a version restore's progress, written where a page can see it while it runs.
 
-pipeline.upload_publish is one transaction: the upload's row is locked and nothing it writes
-is visible until it commits. Its steps are reported here on a second connection to the same
-database, in autocommit, into `layers_publishprogress` (layers.models.PublishProgress); the
-status API reads that row while the upload is publishing (layers.selectors.upload_progress).
+pipeline.upload_publish and pipeline.version_restore are one transaction each: a row is locked
+and nothing they write is visible until they commit. Their steps are reported here on a second
+connection to the same database, in autocommit, into `layers_jobprogress`
+(layers.models.JobProgress), keyed by the job: the upload's status API reads it while the upload
+is publishing (layers.selectors.upload_progress), the versions page while a restore runs
+(layers.selectors.version_restores).
 
-Progress is a courtesy: if the second connection cannot be opened or written, the publish goes
-on without it (logged), never fails because of it.
+Progress is a courtesy: if the second connection cannot be opened or written, the job goes on
+without it (logged), never fails because of it.
 """
 
 import logging
@@ -21,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class Step(IntEnum):
-    """Where each step starts, in percent of a publish: from the stages of a 1,000,000-point
+    """Where each step starts, in percent of a publish (a restore takes the same steps): from the stages of a 1,000,000-point
     publish on the bench (bench/results/full.md, "AMDIS upload ingest-1000k, stage by stage"):
     writing the live rows 42 %, commodity links 7 %, GeoJSON 25 %, the commit and its
     reference checks 25 %."""
@@ -35,22 +37,23 @@ class Step(IntEnum):
 
 
 UPSERT = """
-    INSERT INTO layers_publishprogress (upload_id, percent, message, updated_at)
+    INSERT INTO layers_jobprogress (job_id, percent, message, updated_at)
     VALUES (%s, %s, %s, now())
-    ON CONFLICT (upload_id) DO UPDATE
+    ON CONFLICT (job_id) DO UPDATE
       SET percent = EXCLUDED.percent, message = EXCLUDED.message, updated_at = now()"""
 
 
-class PublishProgress:
-    """`step(percent, message)` for one upload's publish; a context manager that closes its
-    connection. `PublishProgress(None)` reports nothing (a version restore, a script)."""
+class ProgressWriter:
+    """`step(percent, message)` for one job (a publish: the upload's id; a restore: its job's
+    id); a context manager that closes its connection. `ProgressWriter(None)` reports nothing
+    (a script, a restore run outside the job queue)."""
 
-    def __init__(self, upload_id: UUID | None) -> None:
-        self.upload_id = upload_id
+    def __init__(self, job_id: UUID | str | None) -> None:
+        self.job_id = None if job_id is None else str(job_id)
         self._side: Any = None
-        self._broken = upload_id is None
+        self._broken = job_id is None
 
-    def __enter__(self) -> "PublishProgress":
+    def __enter__(self) -> "ProgressWriter":
         return self
 
     def __exit__(
@@ -66,9 +69,9 @@ class PublishProgress:
             return
         try:
             with self._connection().cursor() as cursor:
-                cursor.execute(UPSERT, [self.upload_id, percent, message[:300]])
+                cursor.execute(UPSERT, [self.job_id, percent, message[:300]])
         except DatabaseError:
-            logger.exception("Publish progress could not be written; the publish goes on")
+            logger.exception("Job progress could not be written; the job goes on")
             self._broken = True
             self.close()
 
@@ -88,7 +91,7 @@ class PublishProgress:
             self._side = None
 
 
-def progress_clear(upload_id: UUID) -> None:
-    """The publish ended (committed, failed or lost): its progress row goes."""
+def progress_clear(job_id: UUID | str) -> None:
+    """The publish or restore ended (committed, failed or lost): its progress row goes."""
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM layers_publishprogress WHERE upload_id = %s", [upload_id])
+        cursor.execute("DELETE FROM layers_jobprogress WHERE job_id = %s", [str(job_id)])

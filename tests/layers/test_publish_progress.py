@@ -1,6 +1,6 @@
-"""A publish's progress (layers.ingest.progress): each step is written on a connection of its
-own, so the upload's page sees it while the publish transaction is still open; progress that
-cannot be written never stops a publish; the row goes when the publish ends."""
+"""A publish's or a restore's progress (layers.ingest.progress): each step is written on a
+connection of its own, so the upload's page (or the versions page) sees it while the transaction
+is still open; progress that cannot be written never stops a job; the row goes when it ends."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from django.db import OperationalError, connection, connections
 from django.test import Client
 
 from layers.ingest import pipeline, progress
-from layers.models import PublishProgress, Upload, UploadStatus
+from layers.models import JobProgress, Upload, UploadStatus
 from layers.selectors import upload_progress
 from tests.layers.test_uploads import post_upload
 
@@ -26,7 +26,7 @@ def _no_rows_left() -> None:
     other.settings_dict["NAME"] = connection.settings_dict["NAME"]
     try:
         with other.cursor() as cursor:
-            cursor.execute("DELETE FROM layers_publishprogress")
+            cursor.execute("DELETE FROM layers_jobprogress")
     finally:
         other.close()
 
@@ -45,8 +45,8 @@ def _committed_row(upload_id: Any) -> tuple[int, str] | None:
     try:
         with other.cursor() as cursor:
             cursor.execute(
-                "SELECT percent, message FROM layers_publishprogress WHERE upload_id = %s",
-                [upload_id],
+                "SELECT percent, message FROM layers_jobprogress WHERE job_id = %s",
+                [str(upload_id)],
             )
             return cursor.fetchone()
     finally:
@@ -57,15 +57,15 @@ def test_each_step_is_seen_outside_the_publish_while_it_runs(
     editor_phl: Client, checked: Upload, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[Any, ...]] = []
-    real_step = progress.PublishProgress.step
+    real_step = progress.ProgressWriter.step
 
-    def step(self: progress.PublishProgress, percent: int, message: str) -> None:
+    def step(self: progress.ProgressWriter, percent: int, message: str) -> None:
         real_step(self, percent, message)
         upload = Upload.objects.get(pk=checked.pk)  # inside the publish transaction
         shown = upload_progress(upload)
         seen.append((upload.status, shown.percent, shown.message, _committed_row(checked.pk)))
 
-    monkeypatch.setattr(progress.PublishProgress, "step", step)
+    monkeypatch.setattr(progress.ProgressWriter, "step", step)
     response = editor_phl.post(f"/uploads/{checked.pk}/publish")
     assert response.status_code == 302
     assert [s[1:3] for s in seen] == [
@@ -99,9 +99,9 @@ def test_a_new_version_says_it_removes_the_previous_ones_features(
         dataset=Upload.objects.get(pk=checked.pk).dataset_id,
     )
     messages: list[str] = []
-    real_step = progress.PublishProgress.step
+    real_step = progress.ProgressWriter.step
     monkeypatch.setattr(
-        progress.PublishProgress,
+        progress.ProgressWriter,
         "step",
         lambda self, percent, message: (
             messages.append(message) or real_step(self, percent, message)
@@ -114,10 +114,10 @@ def test_a_new_version_says_it_removes_the_previous_ones_features(
 def test_progress_that_cannot_be_written_never_stops_a_publish(
     editor_phl: Client, checked: Upload, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(self: progress.PublishProgress) -> Any:
+    def refuse(self: progress.ProgressWriter) -> Any:
         raise OperationalError("too many connections")
 
-    monkeypatch.setattr(progress.PublishProgress, "_connection", refuse)
+    monkeypatch.setattr(progress.ProgressWriter, "_connection", refuse)
     editor_phl.post(f"/uploads/{checked.pk}/publish")
     assert Upload.objects.get(pk=checked.pk).status == UploadStatus.PUBLISHED
     assert _committed_row(checked.pk) is None
@@ -138,7 +138,7 @@ def test_a_failed_publish_takes_its_progress_away(
         100,
         "Checked: review the report, then publish.",
     )
-    assert not PublishProgress.objects.filter(upload_id=checked.pk).exists()
+    assert not JobProgress.objects.filter(job_id=checked.pk).exists()
 
 
 def test_the_checks_move_the_bar_and_the_heartbeat_step_by_step(
@@ -164,3 +164,72 @@ def test_the_checks_move_the_bar_and_the_heartbeat_step_by_step(
         (88, "Checking the member state's boundary and possible duplicates"),
         (95, "Writing the report"),
     ]
+
+
+def test_a_restore_reports_its_steps_under_its_own_job(
+    editor_phl: Client,
+    phl_survey: Any,
+    checked: Upload,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The versions page reads them by the restore job's id (tests.layers.test_worker follows
+    one in the real worker); jobs run inline here."""
+    editor_phl.post(f"/uploads/{checked.pk}/publish")
+    dataset = Upload.objects.get(pk=checked.pk).dataset
+    second = post_upload(
+        editor_phl, phl_survey, "b.csv", CSV[:50], "occurrences", dataset=dataset.pk
+    )
+    editor_phl.post(f"/uploads/{second.pk}/publish")
+    seen: list[tuple[str | None, int, str, tuple[int, str] | None]] = []
+    real_step = progress.ProgressWriter.step
+
+    def step(self: progress.ProgressWriter, percent: int, message: str) -> None:
+        real_step(self, percent, message)
+        seen.append((self.job_id, percent, message, _committed_row(self.job_id)))
+
+    monkeypatch.setattr(progress.ProgressWriter, "step", step)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_phl.post(f"/datasets/{dataset.slug}/versions/1/restore")
+    assert response.status_code == 302
+    assert [s[1:3] for s in seen] == [
+        (2, "Copying version 1's features as version 3"),
+        (4, "Removing version 2's features"),
+        (6, "Writing the features into the live tables"),
+        (48, "Linking the features to their commodities"),
+        (56, "Building each feature's GeoJSON"),
+        (78, "Saving 2 features: the database checks every reference, then commits"),
+    ]
+    job_ids = {job_id for job_id, *_ in seen}
+    assert len(job_ids) == 1 and None not in job_ids and str(checked.pk) not in job_ids
+    assert all(row == (percent, message) for _, percent, message, row in seen)
+    assert not JobProgress.objects.filter(job_id__in=job_ids).exists()  # committed: it went
+
+
+def test_a_failed_restore_takes_its_progress_away(
+    editor_phl: Client, phl_survey: Any, checked: Upload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor_phl.post(f"/uploads/{checked.pk}/publish")
+    dataset = Upload.objects.get(pk=checked.pk).dataset
+    second = post_upload(
+        editor_phl, phl_survey, "b.csv", CSV[:50], "occurrences", dataset=dataset.pk
+    )
+    editor_phl.post(f"/uploads/{second.pk}/publish")
+
+    def fail(dataset: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    job_ids: set[str | None] = set()
+    real_step = progress.ProgressWriter.step
+
+    def step(self: progress.ProgressWriter, percent: int, message: str) -> None:
+        job_ids.add(self.job_id)
+        real_step(self, percent, message)
+
+    monkeypatch.setattr(progress.ProgressWriter, "step", step)
+    monkeypatch.setattr(pipeline, "_announce_published", fail)
+    editor_phl.post(f"/datasets/{dataset.slug}/versions/1/restore")  # the job fails inline
+    dataset.refresh_from_db()
+    assert dataset.version == 2
+    assert len(job_ids) == 1
+    assert not JobProgress.objects.filter(job_id__in=job_ids).exists()

@@ -27,7 +27,7 @@ from layers.models import (
     AuditAction,
     AuditEntry,
     Dataset,
-    PublishProgress,
+    JobProgress,
     Upload,
     UploadStatus,
 )
@@ -222,7 +222,7 @@ def test_a_long_publish_is_not_taken_for_a_lost_worker(
         "Checked: review the report, then publish.",
     )
     assert not MineralOccurrence.objects.exists()
-    assert not PublishProgress.objects.exists()  # the lost publish's progress went with it
+    assert not JobProgress.objects.exists()  # the lost publish's progress went with it
 
 
 def two_versions(editor: Any, organisation: Any) -> Any:
@@ -253,6 +253,9 @@ def test_a_restore_runs_in_the_worker_and_the_page_follows_it(
     # The request only queued the job: nothing restored yet, and the page says what is going on.
     assert "Restoring version 1: it becomes version 3 when done." in response.content.decode()
     assert b'id="restore-running"' in response.content
+    assert b'Version 1: <span class="restore-message">Waiting for a worker</span>' in (
+        response.content
+    )
     assert b'http-equiv="refresh"' in response.content
     assert sorted(MineralOccurrence.objects.values_list("name", flat=True)) == ["Siana"]
     again = client.post(f"{versions_page}1/restore", follow=True)
@@ -268,6 +271,7 @@ def test_a_restore_runs_in_the_worker_and_the_page_follows_it(
     ]
     page = client.get(versions_page).content
     assert b'id="restore-running"' not in page and b'id="restore-failed"' not in page
+    assert not JobProgress.objects.exists()  # the restore's progress went when it committed
     current = client.post(f"{versions_page}3/restore", follow=True)
     assert "Version 3 is already the current version." in current.content.decode()
 
@@ -303,13 +307,21 @@ def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
     client.post(f"{versions_page}1/restore")
     process = worker("restore:hang")  # alive, inside its restore transaction
     wait_for(lambda: _locked(Dataset, dataset.pk))
+    # The hang comes after the restore's last step: once that is written, the page shows it.
+    wait_for(lambda: JobProgress.objects.filter(percent=78).exists())
     job = DBTaskResult.objects.get(status=TaskResultStatus.RUNNING)
     DBTaskResult.objects.filter(pk=job.pk).update(  # minutes into a long restore
         started_at=timezone.now() - services.STALLED_AFTER * 2
     )
 
     assert services.version_restores_mark_lost(dataset) == 0  # at work: left alone
-    assert b'id="restore-running"' in client.get(versions_page).content
+    running = client.get(versions_page).content.decode()
+    assert 'id="restore-running"' in running
+    # The step the worker reached, written outside its open transaction.
+    assert (
+        'Version 1: <span class="restore-message">Saving 2 features: the database checks every'
+        ' reference, then commits</span> <progress max="100" value="78">'
+    ) in running
 
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
@@ -319,6 +331,7 @@ def test_a_restore_whose_worker_died_is_marked_failed_and_can_be_asked_again(
     job.refresh_from_db()
     assert job.status == TaskResultStatus.FAILED
     assert job.exception_class_path == "layers.services.WorkerLost"
+    assert not JobProgress.objects.exists()  # the lost restore's progress went with it
     assert AuditEntry.objects.filter(
         dataset=dataset, action=AuditAction.FAILED, details__code="worker_lost"
     ).exists()
