@@ -19,6 +19,7 @@ from deposits.services import (
 )
 from layers.ingest.reading import ColumnBatch, SourceRow
 from layers.ingest.targets import GEOMETRY_COORD_FIELDS, MappingField, StageContext, Target
+from layers.ingest.wkb import coordinates, ewkb_hex, plain_points
 from layers.models import DatasetKind, UploadTarget
 
 OWN_COLUMNS = [
@@ -140,7 +141,16 @@ class OccurrenceTarget(Target):
         geom: list[Any] = [None] * count
         lon, lat, raw = staged["lon"], staged["lat"], staged["wkb"]
         wkb: list[Any] = [None] * count
-        if count and not parsed.lon:
+        points = plain_points(raw) if count and not parsed.lon else None
+        if points is not None:
+            # Every row a plain point (nearly every file): no shapely round trip.
+            srid = int(mapping.get("srid") or 4326)
+            if srid == 4326:
+                geom = ewkb_hex(points, 4326)
+            else:
+                xy = coordinates(points)
+                lon, lat = xy[:, 0].tolist(), xy[:, 1].tolist()
+        elif count and not parsed.lon:
             shapes = shapely.from_wkb(raw, on_invalid="ignore")
             plain = (
                 (shapely.get_type_id(shapes) == 0)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -498,21 +499,80 @@ def _stage(
     upload.staging_table = table
     read = 0
     stage_columns = getattr(target, "stage_columns", None)
-    for batch in batches:
-        rows: list[list[Any]] = []
-        if isinstance(batch, ColumnBatch) and stage_columns is not None:
-            # Column by column, no per-row dicts; COPY text built a column at a time.
-            _copy_columns(table, columns, stage_columns(batch, mapping, ctx))
-        else:
-            for source_row in batch.rows() if isinstance(batch, ColumnBatch) else batch:
-                staged = target.stage(source_row, mapping, ctx)
-                if staged is not None:
-                    rows.append(staged)
-        read += len(batch)
-        _copy(table, columns, rows)
-        percent = 15 + int(55 * read / total) if total else min(70, 15 + read // 20_000)
-        _progress(upload, "read", min(percent, 70), f"Read {read:,} features")
+    with _BackgroundCopy() as copying:
+        for batch in batches:
+            if isinstance(batch, ColumnBatch) and stage_columns is not None:
+                # Column by column, no per-row dicts; COPY text built a column at a time.
+                copy = _copy_columns_text(table, columns, stage_columns(batch, mapping, ctx))
+            else:
+                rows: list[list[Any]] = []
+                for source_row in batch.rows() if isinstance(batch, ColumnBatch) else batch:
+                    staged = target.stage(source_row, mapping, ctx)
+                    if staged is not None:
+                        rows.append(staged)
+                copy = _copy_text(table, columns, rows)
+            # The previous batch's COPY ran while this one was read and prepared; it ends
+            # before the connection reports progress and takes the next.
+            copying.wait()
+            if read:
+                _read_progress(upload, read, total)
+            copying.start(copy)
+            read += len(batch)
+        copying.wait()
+    _read_progress(upload, read, total)
     return read
+
+
+def _read_progress(upload: Upload, read: int, total: int | None) -> None:
+    percent = 15 + int(55 * read / total) if total else min(70, 15 + read // 20_000)
+    _progress(upload, "read", min(percent, 70), f"Read {read:,} features")
+
+
+class _BackgroundCopy:
+    """One batch's COPY runs in a thread on the upload's own connection while the next batch is
+    read and prepared: psycopg2 lets go of the GIL while PostgreSQL takes the rows in, so the
+    server's work on batch k and Python's on batch k+1 overlap (two cores) instead of taking
+    turns. One COPY at a time; `wait()` before the connection is used for anything else. Django
+    gives each thread its own connection, so the thread is handed the DB-API connection itself
+    (same session, same transaction: it sees the staging table)."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> "_BackgroundCopy":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # On the way out of an error, too: the connection is not left in the middle of a COPY.
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def start(self, copy: tuple[str, str] | None) -> None:
+        if copy is None:
+            return
+        sql, text = copy
+        raw = connection.connection
+
+        def run() -> None:
+            try:
+                with raw.cursor() as cursor:
+                    cursor.copy_expert(sql, io.StringIO(text))
+            except BaseException as exc:  # raised again in the job's own thread, by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="staging-copy", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            with connection.wrap_database_errors:  # psycopg2's errors as Django's, as before
+                raise error
 
 
 def _common_ddl() -> str:
@@ -521,19 +581,18 @@ def _common_ddl() -> str:
     return COMMON_COLUMNS
 
 
-def _copy(table: str, columns: list[str], rows: list[list[Any]]) -> None:
+def _copy_text(table: str, columns: list[str], rows: list[list[Any]]) -> tuple[str, str] | None:
+    """Rows as a COPY statement and its CSV data; None when there is nothing to copy."""
     if not rows:
-        return
+        return None
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
         writer.writerow(["\\N" if v is None else v for v in row])
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {STAGING_SCHEMA}.\"{table}\" ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-            buffer,
-        )
+    return (
+        f"COPY {STAGING_SCHEMA}.\"{table}\" ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+        buffer.getvalue(),
+    )
 
 
 _COPY_ESCAPES = (("\\", "\\\\"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
@@ -544,26 +603,31 @@ def copy_text(values: list[list[Any]]) -> str:
     PostgreSQL text cannot hold NUL, so NUL separates the values while they are escaped."""
     texts = []
     for column in values:
+        if column.count(None) == len(column):
+            texts.append(["\\N"] * len(column))  # an unmapped column: nothing to escape
+            continue
         strings = [v if type(v) is str else "" if v is None else str(v) for v in column]
         joined = "\0".join(strings)
         for char, escaped in _COPY_ESCAPES:
             if char in joined:
                 joined = joined.replace(char, escaped)
         strings = joined.split("\0") if column else []
-        if any(v is None for v in column):
+        if None in column:
             strings = ["\\N" if v is None else t for v, t in zip(column, strings, strict=True)]
         texts.append(strings)
     return "".join(line + "\n" for line in map("\t".join, zip(*texts, strict=True)))
 
 
-def _copy_columns(table: str, columns: list[str], values: list[list[Any]]) -> None:
+def _copy_columns_text(
+    table: str, columns: list[str], values: list[list[Any]]
+) -> tuple[str, str] | None:
+    """Columns of values as a COPY statement and its text data; None when there are no rows."""
     if not values or not values[0]:
-        return
-    with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f'COPY {STAGING_SCHEMA}."{table}" ({", ".join(columns)}) FROM STDIN',
-            io.StringIO(copy_text(values)),
-        )
+        return None
+    return (
+        f'COPY {STAGING_SCHEMA}."{table}" ({", ".join(columns)}) FROM STDIN',
+        copy_text(values),
+    )
 
 
 GEOMETRY_FAMILIES = {

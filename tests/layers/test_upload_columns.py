@@ -12,11 +12,13 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from django.db import connection
 from django.test import Client
 
 from deposits.mapping import OccurrenceMapping
 from deposits.models import MineralOccurrence
 from deposits.services import _commodity_lookup, _stage_columns, _stage_row, member_state_lookup
+from layers.ingest import pipeline
 from layers.ingest.pipeline import copy_text
 from layers.models import UploadStatus
 from tests.layers.test_uploads import post_upload, publish
@@ -95,16 +97,17 @@ def test_a_geojson_of_occurrences_reports_rows_and_terms_as_before(
     assert "tonnage" not in published["Bogus 2"].attributes
 
 
+@pytest.mark.parametrize("z", [12.0, None], ids=["with-a-z-point", "plain-points"])
 def test_projected_points_are_reprojected(
-    editor_phl: Client, phl_survey: Any, tmp_path: Path
+    editor_phl: Client, phl_survey: Any, tmp_path: Path, z: float | None
 ) -> None:
+    """With a Z point the batch goes through shapely (staged as WKB, not as coordinates);
+    plain 2D points are read from their WKB bytes (layers.ingest.wkb)."""
     folder = tmp_path / "shp"
     folder.mkdir()
-    # UTM 51N: Tampakan and a point with Z (staged as WKB, not as coordinates).
-    geometry = np.array(
-        [shapely.Point(726_713.5, 716_723.2).wkb, shapely.Point(727_815.3, 717_833.8, 12.0).wkb],
-        dtype=object,
-    )
+    # UTM 51N: Tampakan and another point.
+    second = shapely.Point(727_815.3, 717_833.8, z) if z else shapely.Point(727_815.3, 717_833.8)
+    geometry = np.array([shapely.Point(726_713.5, 716_723.2).wkb, second.wkb], dtype=object)
     pyogrio.raw.write(
         folder / "sites.shp",
         geometry=geometry,
@@ -112,7 +115,7 @@ def test_projected_points_are_reprojected(
         fields=["name", "commodity"],
         driver="ESRI Shapefile",
         crs="EPSG:32651",
-        geometry_type="Point Z",
+        geometry_type="Point Z" if z else "Point",
     )
     archive = tmp_path / "utm.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -124,6 +127,26 @@ def test_projected_points_are_reprojected(
     publish(editor_phl, upload)
     tampakan = MineralOccurrence.objects.get(dataset=upload.dataset, name="Tampakan")
     assert abs(tampakan.geom.x - 125.05) < 0.01 and abs(tampakan.geom.y - 6.48) < 0.01
+
+
+def test_a_copy_that_fails_in_its_thread_fails_the_upload_and_leaves_nothing(
+    editor_phl: Client, phl_survey: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch's COPY runs in a thread while the next is prepared (pipeline._BackgroundCopy):
+    its error reaches the job, which reports it, drops the staging table and can go on."""
+    monkeypatch.setattr(pipeline, "copy_text", lambda values: "not\tenough columns\n")
+    content = json.dumps({"type": "FeatureCollection", "features": SITES}).encode()
+    upload = post_upload(editor_phl, phl_survey, "sites.geojson", content, "occurrences")
+    assert (upload.status, upload.error_code) == (UploadStatus.FAILED, "internal_error")
+    assert upload.error_message.startswith("The file could not be processed (DataError).")
+    assert upload.staging_table == ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'ingest'")
+        assert cursor.fetchone() == (0,)
+
+    monkeypatch.undo()  # the connection is fine: the same file goes through
+    again = post_upload(editor_phl, phl_survey, "sites.geojson", content, "occurrences")
+    assert again.status == UploadStatus.READY, again.error_message
 
 
 class Problems:
@@ -222,3 +245,7 @@ def test_column_staging_equals_row_staging(reference_data: None) -> None:
 def test_copy_text_escapes_what_copy_needs() -> None:
     text = copy_text([[1, 2, 3], ["a\tb", None, "c\\d\ne\rf"], [None, 1.5, True]])
     assert text == "1\ta\\tb\t\\N\n2\t\\N\t1.5\n3\tc\\\\d\\ne\\rf\tTrue\n"
+
+
+def test_copy_text_writes_an_empty_column_as_nulls() -> None:
+    assert copy_text([[1, 2], [None, None], ["", None]]) == "1\t\\N\t\n2\t\\N\t\\N\n"
