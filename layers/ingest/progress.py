@@ -23,10 +23,10 @@ logger = logging.getLogger(__name__)
 
 
 class Step(IntEnum):
-    """Where each step starts, in percent of a publish (a restore takes the same steps): from the stages of a 1,000,000-point
-    publish on the bench (bench/results/full.md, "AMDIS upload ingest-1000k, stage by stage"):
-    writing the live rows 42 %, commodity links 7 %, GeoJSON 25 %, the commit and its
-    reference checks 25 %."""
+    """Where each step starts, in percent of a publish (a restore takes the same steps): from
+    the stages of a 1,000,000-point publish on the bench (bench/results/full.md, "AMDIS upload
+    ingest-1000k, stage by stage"): writing the live rows 42 %, commodity links 7 %, GeoJSON
+    25 %, the commit and its reference checks 25 %."""
 
     MOVING = 2
     REMOVING = 4
