@@ -43,7 +43,7 @@ class DownloadJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Written when the worker starts and after each batch: a running job silent for longer than
-    # catalogue.services.DOWNLOAD_STALLED_AFTER has lost its worker.
+    # webgis.lib.jobs.STALLED_AFTER has lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -103,9 +103,8 @@ def downloads_prune() -> int:
     return len(old)
 
 
-# A running job that wrote nothing for this long has lost its worker (killed, restarted). The
-# worker writes after every batch of features and before zipping.
-DOWNLOAD_STALLED_AFTER = timedelta(seconds=120)
+# A running job that wrote nothing for webgis.lib.jobs.STALLED_AFTER has lost its worker (killed, restarted).
+# The worker writes after every batch of features and before zipping.
 LOST_MESSAGE = "The worker stopped while writing the file. Ask for the download again."
 
 
@@ -116,7 +115,6 @@ def downloads_mark_lost() -> int:
     lost = lost_jobs_fail(
         DownloadJob,
         running=DownloadStatus.RUNNING,
-        stalled_after=DOWNLOAD_STALLED_AFTER,
         status=DownloadStatus.FAILED,
         error_message=LOST_MESSAGE,
     )

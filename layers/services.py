@@ -4,7 +4,6 @@ import contextlib
 import hashlib
 import shutil
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.permissions import access_for, can_edit_dataset, can_upload_for
+from webgis.lib.jobs import STALLED_AFTER
 from webgis.lib.pgtools import statement_timeout_lift
 
 DEMO_GEOLOGY_SLUG = "amdis-demo-geology"
@@ -136,8 +136,7 @@ def demo_geology_create(*, seed: float = 0.42) -> tuple[int, int]:
 
 # --- uploads ------------------------------------------------------------------------------
 
-# A job whose progress has not moved for this long has lost its worker.
-STALLED_AFTER = timedelta(seconds=120)
+# A job whose progress has not moved for STALLED_AFTER (webgis.lib.jobs) has lost its worker.
 
 
 def _editor_organisation(user: Any, organisation: Organisation) -> None:

@@ -51,7 +51,7 @@ class ProspectivityRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Written when the worker starts and at each step: a running run silent for longer than
-    # prospectivity.services.RUN_STALLED_AFTER has lost its worker.
+    # webgis.lib.jobs.STALLED_AFTER has lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,7 +3,6 @@
 import json
 import logging
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +197,7 @@ def _progress(run: ProspectivityRun, percent: int, message: str) -> None:
     )
 
 
-# A running run that reported nothing for this long has lost its worker (killed, restarted).
-RUN_STALLED_AFTER = timedelta(seconds=120)
+# A running run that reported nothing for webgis.lib.jobs.STALLED_AFTER has lost its worker.
 LOST_MESSAGE = "The worker stopped while computing the model. Run it again."
 
 
@@ -210,7 +208,6 @@ def runs_mark_lost() -> int:
         lost_jobs_fail(
             ProspectivityRun,
             running=RunStatus.RUNNING,
-            stalled_after=RUN_STALLED_AFTER,
             status=RunStatus.FAILED,
             error_message=LOST_MESSAGE,
             progress_message="Failed",

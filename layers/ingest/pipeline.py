@@ -545,6 +545,9 @@ class _BackgroundCopy:
 
     def __exit__(self, *exc_info: object) -> None:
         # On the way out of an error, too: the connection is not left in the middle of a COPY.
+        self._join()
+
+    def _join(self) -> None:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -570,9 +573,7 @@ class _BackgroundCopy:
         self._thread.start()
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._join()
         if self._error is not None:
             error, self._error = self._error, None
             with connection.wrap_database_errors:  # psycopg2's errors as Django's, as before
@@ -653,7 +654,7 @@ def _check_staged(
 
     `step(percent, message)` between the checks moves the page's progress bar and the job's
     heartbeat: five million rows take minutes here, longer than a silent job may stay before
-    it is taken for a lost worker (layers.services.STALLED_AFTER).
+    it is taken for a lost worker (webgis.lib.jobs.STALLED_AFTER).
 
     Repair policy (documented in the report): an invalid polygon or line is repaired with
     ST_MakeValid (structure method) and kept if the result is of the expected kind and not

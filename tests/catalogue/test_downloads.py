@@ -23,6 +23,7 @@ from catalogue.downloads import README_NAME
 from catalogue.models import DownloadJob, DownloadStatus
 from layers.models import VectorFeature
 from tests.catalogue.conftest import THAI, VIETNAMESE, World
+from webgis.lib.jobs import STALLED_AFTER
 
 pytestmark = pytest.mark.django_db
 
@@ -340,9 +341,7 @@ def test_a_job_whose_worker_died_fails_and_the_same_request_starts_again(
     again = anonymous.get("/downloads/phl-mines/gpkg", HTTP_ACCEPT="application/json").json()
     assert again["id"] == str(job.pk)
 
-    DownloadJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
-    )
+    DownloadJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - STALLED_AFTER * 2)
     doc = anonymous.get(status_url, HTTP_ACCEPT="application/json").json()
     assert doc["status"] == "failed"
     job.refresh_from_db()
@@ -356,9 +355,7 @@ def test_a_lost_job_no_longer_counts_against_the_limit(
     anonymous: Client, world: World, settings: Any
 ) -> None:
     job = _running_job(anonymous, settings)
-    DownloadJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
-    )
+    DownloadJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - STALLED_AFTER * 2)
     settings.DOWNLOAD_MAX_ACTIVE_JOBS = 1
     response = anonymous.get(
         "/downloads/tha-faults/gpkg", HTTP_ACCEPT="application/json"
@@ -368,7 +365,7 @@ def test_a_lost_job_no_longer_counts_against_the_limit(
 
 def test_a_worker_that_writes_again_keeps_its_job(world: World) -> None:
     """Marking is compare-and-set on the heartbeat it read: a write in between wins."""
-    stale = timezone.now() - services.DOWNLOAD_STALLED_AFTER * 2
+    stale = timezone.now() - STALLED_AFTER * 2
     job = DownloadJob.objects.create(
         key="k", collection_id="phl-mines", format="gpkg", scope="public",
         status=DownloadStatus.RUNNING, heartbeat_at=stale,

@@ -145,7 +145,7 @@ def test_the_checks_move_the_bar_and_the_heartbeat_step_by_step(
     editor_phl: Client, phl_survey: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Five million rows take minutes to check: a check phase that said nothing for longer than
-    services.STALLED_AFTER was taken for a lost worker and its staging table dropped."""
+    webgis.lib.jobs.STALLED_AFTER was taken for a lost worker and its staging table dropped."""
     steps: list[tuple[str, int, str]] = []
     real_progress = pipeline._progress
 

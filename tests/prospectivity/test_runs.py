@@ -21,6 +21,7 @@ from prospectivity.models import ProspectivityRun, RunStatus
 from prospectivity.services import prospectivity_map_publish
 from tests.prospectivity.conftest import recipe
 from tests.rasters.factories import raster_layer_from_array
+from webgis.lib.jobs import STALLED_AFTER
 
 pytestmark = pytest.mark.django_db
 
@@ -360,7 +361,7 @@ def test_a_run_whose_worker_died_fails_and_the_same_recipe_runs_again(
     assert post(anonymous, recipe()).json()["id"] == first["id"]
 
     ProspectivityRun.objects.filter(pk=first["id"]).update(
-        heartbeat_at=timezone.now() - services.RUN_STALLED_AFTER * 2
+        heartbeat_at=timezone.now() - STALLED_AFTER * 2
     )
     status = anonymous.get(f"/api/prospectivity/runs/{first['id']}/").json()
     assert status["status"] == "failed" and status["error"] == services.LOST_MESSAGE
@@ -371,7 +372,7 @@ def test_a_run_whose_worker_died_fails_and_the_same_recipe_runs_again(
 
 
 def test_a_run_that_reports_meanwhile_is_not_marked_lost(world: Any) -> None:
-    stale = timezone.now() - services.RUN_STALLED_AFTER * 2
+    stale = timezone.now() - STALLED_AFTER * 2
     run = ProspectivityRun.objects.create(
         recipe_hash="h", recipe={}, data_state="s", status=RunStatus.RUNNING, heartbeat_at=stale
     )

@@ -12,14 +12,17 @@ from typing import Any
 from django.db.models import Model, Q
 from django.utils import timezone
 
+# A job silent for this long has lost its worker: uploads, restores, downloads and model runs
+# (each writes at every step; the longest known silent step, a member-state check of a
+# million points, takes seconds).
+STALLED_AFTER = timedelta(seconds=120)
 
-def lost_jobs_fail(
-    model: type[Model], *, running: str, stalled_after: timedelta, **failed: Any
-) -> list[Any]:
-    """Rows of `model` with `status=running` and no heartbeat for `stalled_after` (or none at
-    all since they were created) get `failed` (field values) and `finished_at`. Compare-and-set
-    on the heartbeat read: a worker that writes meanwhile keeps its job. Returns their keys."""
-    cutoff = timezone.now() - stalled_after
+
+def lost_jobs_fail(model: type[Model], *, running: str, **failed: Any) -> list[Any]:
+    """Rows of `model` with `status=running` and no heartbeat for STALLED_AFTER (or none at all
+    since they were created) get `failed` (field values) and `finished_at`. Compare-and-set on
+    the heartbeat read: a worker that writes meanwhile keeps its job. Returns their keys."""
+    cutoff = timezone.now() - STALLED_AFTER
     manager: Any = model._default_manager
     candidates = list(
         manager.filter(status=running)
