@@ -382,6 +382,70 @@ def test_possible_duplicates_are_reported(
     assert duplicates[0]["distance_m"] < 1000
 
 
+@pytest.mark.parametrize(
+    "looked_up", ["by name", "by place"], ids=["hash-join-on-names", "index-around-each-point"]
+)
+def test_both_ways_of_finding_duplicates_report_the_same_ones(
+    editor_phl: Client,
+    phl_survey: Any,
+    make_occurrence: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    looked_up: str,
+) -> None:
+    """A small upload looks around each point, a large one joins names: same report."""
+    chosen: list[bool] = []
+
+    def by_place(staged: float, live: float) -> bool:
+        chosen.append(looked_up == "by place")
+        return chosen[-1]
+
+    monkeypatch.setattr(pipeline, "duplicates_by_place", by_place)
+    make_occurrence("Didipio", lon=121.461, lat=16.331)  # about 150 m from the upload's
+    make_occurrence("tampakan", lon=125.055, lat=6.48)  # 553 m east, another case
+    make_occurrence("TAMPAKAN", lon=125.0597, lat=6.48)  # 1,072 m east: too far
+    make_occurrence("Not Didipio", lon=121.46, lat=16.33)  # same place, another name
+
+    upload = post_upload(
+        editor_phl,
+        phl_survey,
+        "sites.csv",
+        PHL_CSV.replace("site,", "name,").encode(),
+        "occurrences",
+    )
+
+    assert upload.status == UploadStatus.READY
+    found = [(d["row"], d["name"], d["existing_name"]) for d in upload.report["duplicates"]]
+    assert found == [(1, "Tampakan", "tampakan"), (2, "Didipio", "Didipio")]
+    assert [round(d["distance_m"], -1) for d in upload.report["duplicates"]] == [550, 150]
+    assert chosen == [looked_up == "by place"]
+
+
+def test_duplicates_are_looked_up_around_each_point_only_for_small_uploads() -> None:
+    assert pipeline.duplicates_by_place(1_000, 1_000_000)
+    assert not pipeline.duplicates_by_place(1_000_000, 1_000_000)
+    assert not pipeline.duplicates_by_place(50, 0)  # an empty live table: nothing to look in
+
+
+@pytest.mark.parametrize("lat", [0.0, 6.48, 16.3, 45.0, 60.0, 80.0, -70.0])
+def test_the_box_around_a_point_holds_every_point_within_the_distance(db: None, lat: float) -> None:
+    """Points 999 m away in every direction lie in the box; 1,100 m north or south do not."""
+    margins = pipeline._degree_margins(pipeline.DUPLICATE_DISTANCE_M)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH s AS (SELECT ST_SetSRID(ST_MakePoint(121.5, %(lat)s), 4326) AS geom)
+                SELECT bool_and(ST_Covers({pipeline.NEAR_BOX_SQL},
+                           ST_Project(s.geom::geography, 999, radians(azimuth))::geometry)),
+                       bool_or(ST_Covers({pipeline.NEAR_BOX_SQL},
+                           ST_Project(s.geom::geography, 1100, radians(azimuth))::geometry))
+                           FILTER (WHERE azimuth IN (0, 180))
+                FROM s, generate_series(0, 355, 5) AS azimuth""",
+            {"lat": lat, **margins},
+        )
+        within, beyond = cursor.fetchone()
+    assert within is True
+    assert beyond is False
+
+
 def test_a_bad_archive_fails_with_a_clear_message_and_leaves_nothing(
     editor_phl: Client, phl_survey: Any, tmp_path: Path
 ) -> None:
