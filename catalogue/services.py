@@ -19,8 +19,7 @@ from catalogue.downloads import DownloadSpec, write_gdal, zip_files
 from catalogue.filters import features_where, parse_clip, parse_csv_geometry
 from catalogue.models import DownloadJob, DownloadStatus
 from catalogue.selectors import download_count, download_datasets
-from layers.permissions import access_for
-from layers.selectors import data_version
+from layers.selectors import data_version, visibility_scope
 from webgis.lib.jobs import lost_jobs_fail
 
 
@@ -30,7 +29,7 @@ class DownloadsBusy(Exception):
 
 def download_scope(user: Any) -> str:
     """Who may fetch a job's file: anyone for public data, else only the user who asked."""
-    return f"user-{user.pk}" if access_for(user).is_restricted_viewer else "public"
+    return visibility_scope(user)
 
 
 def download_spec_build(

@@ -5,14 +5,14 @@ import json
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from deposits.models import Commodity, MemberState, OccurrenceStatus
+from deposits.models import MemberState, OccurrenceStatus
 from deposits.selectors import (
     FILTER_PARAMS,
+    commodities_with_counts,
     occurrence_filters_parse,
     occurrence_geojson,
     occurrence_names_matching,
@@ -20,7 +20,6 @@ from deposits.selectors import (
     occurrences_geojson_page,
 )
 from layers.permissions import access_for
-from layers.selectors import datasets_visible
 from webgis.lib.errors import BadRequest, json_error
 from webgis.lib.params import parse_int, parse_text, reject_unknown
 
@@ -121,16 +120,7 @@ def vocabularies(request: HttpRequest) -> JsonResponse:
     """Filter values the API accepts: commodities, member states, statuses and deposit types."""
     return JsonResponse(
         {
-            "commodities": list(
-                Commodity.objects.annotate(
-                    occurrences_count=Count(
-                        "occurrences",
-                        filter=Q(occurrences__dataset__in=datasets_visible(user=request.user)),
-                    )
-                )
-                .order_by("name")
-                .values("code", "name", "symbol", "group", "occurrences_count")
-            ),
+            "commodities": commodities_with_counts(user=request.user),
             "member_states": list(MemberState.objects.values("code", "name", "accession_year")),
             "statuses": [{"code": s.value, "name": s.label} for s in OccurrenceStatus],
             "deposit_types": occurrence_vocabulary(user=request.user)["deposit_types"],

@@ -1,8 +1,10 @@
 """Reads about datasets, including the one rule for who may see what."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django_tasks import TaskResultStatus
@@ -42,6 +44,32 @@ def data_version() -> str:
         cursor.execute(DATA_STATE_SQL)
         (state,) = cursor.fetchone() or ("",)
     return state_version(state)
+
+
+def visibility_scope(user: Any) -> str:
+    """Who sees the same data as this user: everyone ("public"), or this user alone (an editor
+    or reviewer sees unpublished datasets too)."""
+    return f"user-{user.pk}" if access_for(user).is_restricted_viewer else "public"
+
+
+T = TypeVar("T")
+# Keys carry the data version, so a stale entry is never read; the timeout only frees memory.
+PER_DATA_VERSION_TIMEOUT_S = 24 * 3600
+
+
+def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -> T:
+    """`compute()` once per data version and visibility scope, then from the cache.
+
+    For aggregates over every visible feature (counts by commodity, by status, by member state)
+    that a page shows on every view: they grow with the data (a landing page over 2M
+    occurrences took 1.3 s a view), while the data change only when a dataset is published,
+    withdrawn or edited, which changes `data_version()`."""
+    key = f"{name}:{visibility_scope(user)}:{data_version()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = compute()
+        cache.set(key, cached, PER_DATA_VERSION_TIMEOUT_S)
+    return cached
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    # OpClass in index expressions (the trigram index of deposits 0009) needs its wrappers.
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
     "leaflet",

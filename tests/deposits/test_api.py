@@ -229,6 +229,57 @@ def test_name_search_ranks_the_closest_name_first(anonymous: Client, sites: None
     assert first["lon"] == pytest.approx(106.2)
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("an", ["Rahman Hydraulic", "Tampakan"]),  # 2 letters: read row by row
+        ("ne", ["Batu Hijau"]),  # in an other name only ("Newmont NTB")
+        ("new", ["Batu Hijau"]),  # 3 letters and more: through the trigram index
+        ("NEWMONT ntb", ["Batu Hijau"]),
+        ("hijau newmont", []),  # never across the name and an other name
+        ("tb", ["Batu Hijau"]),
+    ],
+)
+def test_a_text_is_found_in_names_and_other_names_however_long(
+    anonymous: Client, sites: None, text: str, found: list[str]
+) -> None:
+    assert names(get_json(anonymous, URL, q=text)[1]) == found
+    matches = get_json(anonymous, f"{URL}search", q=text)[1]["results"]
+    assert sorted(m["name"] for m in matches) == found
+
+
+def test_the_text_search_can_use_its_trigram_index(sites: None) -> None:
+    """The filter's expression is the index's: with sequential scans off, PostgreSQL takes the
+    index (a different expression could only be read row by row)."""
+    from django.db import connection
+
+    from deposits.selectors import OccurrenceFilters
+
+    where = OccurrenceFilters(text="hijau").where()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            f"EXPLAIN SELECT t.id FROM deposits_mineraloccurrence t WHERE {where.sql}",
+            list(where.params),
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "occurrence_search_trgm" in plan
+    assert where.matches_first
+
+
+def test_a_text_filtered_page_sorts_its_matches_instead_of_walking_the_ids() -> None:
+    """A text found nowhere must not make a page test every row in id order (1.9 s over 2M
+    occurrences): its page is not ordered by the primary key's own expression, so the plan
+    collects the matches, then sorts them. On a test database's few rows the planner picks
+    that plan either way, so the statement is checked, not its plan."""
+    from deposits.selectors import OccurrenceFilters, occurrences_page_sql
+
+    searched, _ = occurrences_page_sql(OccurrenceFilters(text="nowhere").where(), 10, 0)
+    unfiltered, _ = occurrences_page_sql(OccurrenceFilters().where(), 10, 0)
+    assert "ORDER BY t.id + 0 LIMIT" in searched
+    assert "ORDER BY t.id LIMIT" in unfiltered  # other pages keep the primary key's order
+
+
 def test_name_search_needs_two_characters(anonymous: Client) -> None:
     status, doc = get_json(anonymous, f"{URL}search", q="s")
     assert status == 400

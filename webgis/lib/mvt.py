@@ -29,13 +29,22 @@ SqlParams = list[Any]
 
 @dataclass(frozen=True)
 class Where:
-    """A SQL condition over the alias `t`, with its parameters."""
+    """A SQL condition over the alias `t`, with its parameters.
+
+    `matches_first`: the condition has an index of its own and may match few rows or none (a
+    text search): a page should collect its matches through that index and sort them, not
+    walk the rows in id order testing each (occurrences_page_sql)."""
 
     sql: str = "TRUE"
     params: Sequence[Any] = ()
+    matches_first: bool = False
 
     def __and__(self, other: "Where") -> "Where":
-        return Where(f"({self.sql}) AND ({other.sql})", [*self.params, *other.params])
+        return Where(
+            f"({self.sql}) AND ({other.sql})",
+            [*self.params, *other.params],
+            self.matches_first or other.matches_first,
+        )
 
 
 def _select_list(properties: Mapping[str, str]) -> str:
