@@ -61,7 +61,7 @@ def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -
     """`compute()` once per data version and visibility scope, then from the cache.
 
     For aggregates over every visible feature (counts by commodity, by status, by member state)
-    that a page shows on every view: they grow with the data (a landing page over 2M
+    that a page shows on every view: they grow with the data (a landing page over 1M
     occurrences took 1.3 s a view), while the data change only when a dataset is published,
     withdrawn or edited, which changes `data_version()`."""
     key = f"{name}:{visibility_scope(user)}:{data_version()}"

@@ -2,7 +2,7 @@
 
 The filter was `name ILIKE x OR array_to_string(other_names, ' ') ILIKE x`, and only `name` had
 a trigram index: PostgreSQL cannot use an index for one side of an OR, so every search read
-every occurrence (0.43 s a keystroke in the map's search box over 2M occurrences). The filter
+every occurrence (0.43 s a keystroke in the map's search box over 1M occurrences). The filter
 now reads one expression, `deposits_occurrence_search_text(name, other_names)`, indexed in its
 place; the name-only index served nothing else.
 

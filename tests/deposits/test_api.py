@@ -268,7 +268,7 @@ def test_the_text_search_can_use_its_trigram_index(sites: None) -> None:
 
 
 def test_a_text_filtered_page_sorts_its_matches_instead_of_walking_the_ids() -> None:
-    """A text found nowhere must not make a page test every row in id order (1.9 s over 2M
+    """A text found nowhere must not make a page test every row in id order (1.9 s over 1M
     occurrences): its page is not ordered by the primary key's own expression, so the plan
     collects the matches, then sorts them. On a test database's few rows the planner picks
     that plan either way, so the statement is checked, not its plan."""

@@ -112,7 +112,7 @@ def test_a_page_counts_the_occurrences_once_per_data_version(
     anonymous: Client, make_occurrence: Callable[..., MineralOccurrence], url: str
 ) -> None:
     """Counts over every occurrence grow with the data; they are made again only when the
-    data change (over 2M occurrences the home page took 1.3 s a view, 18 ms from the cache)."""
+    data change (over 1M occurrences the home page took 1.3 s a view, 18 ms from the cache)."""
     make_occurrence("One", state="PHL", main=("copper",))
     assert _feature_queries(anonymous, url)  # counted on the first view
 
