@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg2.extensions
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.db import connection
 
 from catalogue.blocks import TABLE as BLOCKS_TABLE
@@ -38,7 +37,11 @@ from deposits.selectors import (
     occurrences_page_sql,
 )
 from layers.models import Dataset, DatasetKind
-from layers.selectors import data_version, dataset_visibility_where, datasets_visible
+from layers.selectors import (
+    cached_per_dataset,
+    dataset_visibility_where,
+    datasets_visible,
+)
 from webgis.db.prepared import PreparedStatement
 from webgis.lib.mvt import Where
 
@@ -234,18 +237,20 @@ def feature_get(*, collection: Collection, user: Any, feature_id: int) -> str | 
 
 
 def dataset_extents() -> dict[int, BBox]:
-    """Bounding boxes of every dataset's features, computed once per data version."""
-    key = f"catalogue:extents:{data_version()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return dict(cached)
+    """Bounding boxes of every dataset's features (cached per dataset version)."""
+    return cached_per_dataset("catalogue:extent", _extents)
+
+
+def _extents(dataset_ids: list[int]) -> dict[int, BBox]:
     extents: dict[int, BBox] = {}
     with connection.cursor() as cursor:
         for source in SOURCES.values():
             cursor.execute(
                 f"""SELECT dataset_id, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
-                        SELECT dataset_id, ST_Extent(geom) AS e FROM {source.table} GROUP BY dataset_id
-                    ) s"""
+                        SELECT dataset_id, ST_Extent(geom) AS e FROM {source.table}
+                        WHERE dataset_id = ANY(%s) GROUP BY dataset_id
+                    ) s""",
+                [dataset_ids],
             )
             for dataset_id, *box in cursor.fetchall():
                 extents[dataset_id] = (
@@ -254,7 +259,6 @@ def dataset_extents() -> dict[int, BBox]:
                     round(box[2], 6),
                     round(box[3], 6),
                 )
-    cache.set(key, extents, 3600)
     return extents
 
 
@@ -439,22 +443,22 @@ CATALOGUE_PAGE_SIZE = 20
 
 
 def dataset_commodities() -> dict[int, list[str]]:
-    """The commodity codes of each dataset's occurrences, computed once per data version."""
-    key = f"catalogue:dataset-commodities:{data_version()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return dict(cached)
+    """The commodity codes of each dataset's occurrences (cached per dataset version)."""
+    return cached_per_dataset("catalogue:commodities", _commodities)
+
+
+def _commodities(dataset_ids: list[int]) -> dict[int, list[str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT o.dataset_id, array_agg(DISTINCT c.code ORDER BY c.code)
                FROM deposits_mineraloccurrence o
                JOIN deposits_occurrencecommodity oc ON oc.occurrence_id = o.id
                JOIN deposits_commodity c ON c.id = oc.commodity_id
-               GROUP BY o.dataset_id"""
+               WHERE o.dataset_id = ANY(%s)
+               GROUP BY o.dataset_id""",
+            [dataset_ids],
         )
-        found = {dataset_id: list(codes) for dataset_id, codes in cursor.fetchall()}
-    cache.set(key, found, 3600)
-    return found
+        return {dataset_id: list(codes) for dataset_id, codes in cursor.fetchall()}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Reads about datasets, including the one rule for who may see what."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -70,6 +70,26 @@ def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -
         cached = compute()
         cache.set(key, cached, PER_DATA_VERSION_TIMEOUT_S)
     return cached
+
+
+def cached_per_dataset(name: str, compute: Callable[[list[int]], Mapping[int, T]]) -> dict[int, T]:
+    """A fact of every dataset that has one (its extent, its commodities), computed only for the
+    datasets that changed since it was cached: each entry's key holds its dataset's version and
+    revision, which a publish, a restore or an edit of its features raises. `compute(ids)` gives
+    the facts of those of `ids` that have one. Publishing one small dataset then costs the
+    catalogue a query over that dataset, not over all (2.2 s for 1M occurrences' commodities)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, version, revision FROM layers_dataset")
+        keys = {pk: f"{name}:{pk}:{version}:{revision}" for pk, version, revision in cursor}
+    # Each value is a list, empty for a dataset without the fact: a miss is then told apart.
+    entries: dict[str, list[T]] = cache.get_many(list(keys.values()))
+    missing = [pk for pk, key in keys.items() if key not in entries]
+    if missing:
+        computed = compute(missing)
+        fresh = {keys[pk]: [computed[pk]] if pk in computed else [] for pk in missing}
+        cache.set_many(fresh, PER_DATA_VERSION_TIMEOUT_S)
+        entries.update(fresh)
+    return {pk: entries[key][0] for pk, key in keys.items() if entries[key]}
 
 
 @dataclass(frozen=True)

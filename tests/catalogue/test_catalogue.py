@@ -40,6 +40,30 @@ def test_search_by_commodity_member_state_and_type(anonymous: Client, world: Wor
     assert _ids(_search(anonymous, type="geology", member_state="PHL")) == set()
 
 
+def test_a_new_dataset_is_found_by_its_commodity_and_only_it_is_read(
+    anonymous: Client, world: World, make_dataset: Any, make_occurrence: Any
+) -> None:
+    """Each dataset's commodities and extent are cached under its own version: after a new
+    dataset, the catalogue reads that dataset's occurrences, not every dataset's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from deposits.models import MemberState
+
+    assert _ids(_search(anonymous, commodity="tin")) == set()
+    tin = make_dataset(slug="mys-tin", member_state=MemberState.objects.get(code="MYS"))
+    make_occurrence("Sungai Lembing", lon=103.0, lat=3.9, state="MYS", main=("tin",), dataset=tin)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _ids(_search(anonymous, commodity="tin")) == {"mys-tin"}
+    reads = [q["sql"] for q in queries.captured_queries if "array_agg(DISTINCT c.code" in q["sql"]]
+    assert len(reads) == 1 and f"ARRAY[{tin.pk}]" in reads[0]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _ids(_search(anonymous, commodity="tin")) == {"mys-tin"}
+    assert not any("array_agg(DISTINCT c.code" in q["sql"] for q in queries.captured_queries)
+
+
 def test_search_by_date(anonymous: Client, world: World) -> None:
     today = world.geology.updated_at.date()
     assert len(_ids(_search(anonymous, date_from=today.isoformat()))) == 4
