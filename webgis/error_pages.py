@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # Where every answer is JSON, whatever the client accepts.
 JSON_PREFIXES = ("/api/", "/tiles/")
 OGC_PREFIX = "/ogc/"
+COLLAB_PREFIX = "/collab/"
 OPENAPI_DOCUMENT = "/ogc/api"  # the OpenAPI document of every AMDIS API (catalogue.api)
 CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 500: "server_error"}
 OGC_CODES = {400: "InvalidParameterValue", 403: "Forbidden", 404: "NotFound", 500: "ServerError"}
@@ -83,7 +84,9 @@ def _page(request: HttpRequest, status: int, exception: Exception | None) -> Htt
         "signed_in": getattr(request, "user", None) is not None and request.user.is_authenticated,
         "sign_in_url": "/collab/login/?" + urlencode({"next": request.get_full_path()}),
     }
-    response = render(request, "error.html", context, status=status)
+    # Inside the collaboration platform, its own frame and ways on (its overview, its sign-in).
+    template = "collab/error.html" if request.path.startswith(COLLAB_PREFIX) else "error.html"
+    response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -117,7 +117,8 @@ def test_every_string_marked_in_the_landing_pages_is_in_the_catalogue(
         base / "landing", tmp_path / "landing", ignore=shutil.ignore_patterns("__pycache__")
     )
     (tmp_path / "webgis" / "templates").mkdir(parents=True)
-    for template in ("base.html", "error.html"):  # the site's frame and its error pages
+    # The site's frame and its error pages (what went wrong: also the collaboration platform's).
+    for template in ("base.html", "error.html", "_error_message.html"):
         shutil.copy(base / "webgis" / "templates" / template, tmp_path / "webgis" / "templates")
     (tmp_path / "locale").mkdir()
     monkeypatch.chdir(tmp_path)  # makemessages reads the current folder and writes ./locale
