@@ -1,10 +1,12 @@
 """Member states, the commodity vocabulary and mineral occurrences."""
 
+from typing import Any
+
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
-from django.db.models import F, Func, TextField
+from django.db.models import F, Func, Lookup, TextField
 
 # A member state's boundaries are large (Indonesia's: 316 KB, stored twice) and only SQL needs
 # them (tiles, checks). Queries leave them out: every landing page read them with the indicator
@@ -106,13 +108,39 @@ class LocationAccuracy(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
-def search_text(name: F, other_names: F) -> Func:
-    """The name and the other names as one text, each apart (an SQL function, migration 0009:
-    IMMUTABLE, so it can be indexed)."""
-    return Func(name, other_names, function=SEARCH_TEXT_FUNCTION, output_field=TextField())
-
-
 SEARCH_TEXT_FUNCTION = "deposits_occurrence_search_text"
+
+
+class ILike(Lookup):
+    """`ILIKE`, which the trigram index serves: Django's `icontains` writes `UPPER(x) LIKE
+    UPPER(y)`, an expression no index of ours holds. The right side is a LIKE pattern."""
+
+    lookup_name = "ilike"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class SearchText(TextField):
+    """The type of `occurrence_search_text`: a text that can be matched with `ilike`."""
+
+
+SearchText.register_lookup(ILike)
+
+
+def occurrence_search_text() -> Func:
+    """An occurrence's name and other names as one text, each apart (an SQL function,
+    migration 0009: IMMUTABLE, so it can be indexed), for `ilike`."""
+    return Func(
+        F("name"), F("other_names"), function=SEARCH_TEXT_FUNCTION, output_field=SearchText()
+    )
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own `%`, `_` and `\\` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class MineralOccurrence(models.Model):
@@ -167,7 +195,15 @@ class MineralOccurrence(models.Model):
             # names (migration 0009). Indexed together, since a name-only index could not
             # serve `name OR other names`: every search read every occurrence.
             GinIndex(
-                OpClass(search_text(F("name"), F("other_names")), name="gin_trgm_ops"),
+                OpClass(
+                    Func(
+                        F("name"),
+                        F("other_names"),
+                        function=SEARCH_TEXT_FUNCTION,
+                        output_field=TextField(),
+                    ),
+                    name="gin_trgm_ops",
+                ),
                 name="occurrence_search_trgm",
             ),
             GistIndex(name="occurrence_geom_3857", fields=["geom_3857"]),

@@ -10,7 +10,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from deposits.models import SEARCH_TEXT_FUNCTION, Commodity, MemberState, OccurrenceStatus
+from deposits.models import (
+    SEARCH_TEXT_FUNCTION,
+    Commodity,
+    MemberState,
+    OccurrenceStatus,
+    like_pattern,
+)
 from layers.selectors import (
     cached_per_data_version,
     data_version,
@@ -56,9 +62,7 @@ class OccurrenceFilters:
         if self.bbox:
             parts.append(Where("t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", list(self.bbox)))
         if self.text:
-            pattern = (
-                "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
+            pattern = like_pattern(self.text)
             # One indexed expression (migration 0009), not `name OR other names`: its trigram
             # index finds the texts that hold the pattern's three-letter sequences. A shorter
             # pattern has none, and scanning the whole index took 1.1 s where reading the
