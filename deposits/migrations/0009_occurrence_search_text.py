@@ -19,7 +19,7 @@ from django.db.models import F, Func, TextField
 FUNCTION = """
 CREATE FUNCTION deposits_occurrence_search_text(name varchar, other_names varchar[])
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN name || chr(31) || array_to_string(other_names, chr(31));
+AS $$ SELECT name || chr(31) || array_to_string(other_names, chr(31)) $$;
 """
 
 
