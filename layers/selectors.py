@@ -74,22 +74,27 @@ def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -
 
 def cached_per_dataset(name: str, compute: Callable[[list[int]], Mapping[int, T]]) -> dict[int, T]:
     """A fact of every dataset that has one (its extent, its commodities), computed only for the
-    datasets that changed since it was cached: each entry's key holds its dataset's version and
+    datasets that changed since it was cached: each dataset's entry holds its version and
     revision, which a publish, a restore or an edit of its features raises. `compute(ids)` gives
     the facts of those of `ids` that have one. Publishing one small dataset then costs the
-    catalogue a query over that dataset, not over all (2.2 s for 1M occurrences' commodities)."""
+    catalogue a query over that dataset, not over all (2.2 s for 1M occurrences' commodities).
+
+    One cache entry holds every dataset's (not one each), so hundreds of datasets do not crowd
+    the cache's other entries out; a dataset deleted since is dropped at the next write."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, version, revision FROM layers_dataset")
-        keys = {pk: f"{name}:{pk}:{version}:{revision}" for pk, version, revision in cursor}
-    # Each value is a list, empty for a dataset without the fact: a miss is then told apart.
-    entries: dict[str, list[T]] = cache.get_many(list(keys.values()))
-    missing = [pk for pk, key in keys.items() if key not in entries]
+        cursor.execute("SELECT id, version || ':' || revision FROM layers_dataset")
+        states: dict[int, str] = dict(cursor.fetchall())
+    # dataset id -> (its state, [its fact]) with an empty list for a dataset without the fact.
+    entries: dict[int, tuple[str, list[T]]] = cache.get(name) or {}
+    missing = [pk for pk, state in states.items() if entries.get(pk, ("",))[0] != state]
     if missing:
         computed = compute(missing)
-        fresh = {keys[pk]: [computed[pk]] if pk in computed else [] for pk in missing}
-        cache.set_many(fresh, PER_DATA_VERSION_TIMEOUT_S)
-        entries.update(fresh)
-    return {pk: entries[key][0] for pk, key in keys.items() if entries[key]}
+        entries = {
+            pk: (state, [computed[pk]] if pk in computed else []) if pk in missing else entries[pk]
+            for pk, state in states.items()
+        }
+        cache.set(name, entries, PER_DATA_VERSION_TIMEOUT_S)
+    return {pk: fact[0] for pk, (_, fact) in entries.items() if fact and pk in states}
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,16 @@ DATABASE_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", default=True)
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_amdis")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each process's memory cache: vocabularies, counts and per-dataset facts keyed by data version
+# (layers.selectors), all small. Django's default keeps 300 entries, then evicts a third of them
+# at random, which a portal of many datasets and member-state pages would reach.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 5000)},
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
