@@ -20,6 +20,7 @@ from deposits.models import (
     OccurrenceStatus,
     without_boundaries,
 )
+from deposits.selectors import MEMBER_STATES_STATE_SQL
 from landing.models import IndicatorValue
 from layers.selectors import cached_per_data_version, dataset_visibility_where, datasets_visible
 
@@ -274,16 +275,14 @@ MAP_GRID = 1 / 60  # occurrences merged per cell of this share of the width
 def member_state_map(*, user: Any, member_state: MemberState) -> StateMap | None:
     """The boundary, neighbours clipped to the frame and occurrences merged per grid cell
     (None without a boundary: its envelope is then NULL)."""
-    # The row's xmin changes whenever the row is rewritten (new boundaries): the key holds it,
-    # since data_version() follows datasets only.
+    # data_version() follows datasets only: the key also holds the boundaries' state (this
+    # state's and its neighbours', as the member-state tiles' version does).
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT xmin::text FROM deposits_memberstate WHERE id = %s", [member_state.pk]
-        )
-        (row_version,) = cursor.fetchone() or ("",)
+        cursor.execute(MEMBER_STATES_STATE_SQL)
+        (boundaries,) = cursor.fetchone() or ("",)
     # A list around the result: the cache cannot tell a cached None from a missing entry.
     (state_map,) = cached_per_data_version(
-        f"landing:map:{member_state.pk}:{row_version}",
+        f"landing:map:{member_state.pk}:{boundaries}",
         user=user,
         compute=lambda: [_member_state_map(user, member_state)],
     )

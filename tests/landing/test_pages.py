@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
+from django.db.models.functions import Now
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -132,8 +133,9 @@ def test_a_profile_map_follows_new_boundaries(
         return html.split('<path class="map-target" d="', 1)[1].split('"', 1)[0]
 
     before = target_path()
+    # New boundaries, as boundaries_import writes them (no dataset changed).
     square = MultiPolygon(Polygon.from_bbox((120.0, 14.0, 122.0, 16.0)), srid=4326)
-    MemberState.objects.filter(code="PHL").update(boundary=square)  # no dataset changed
+    MemberState.objects.filter(code="PHL").update(boundary=square, updated_at=Now())
 
     after = target_path()
     assert after != before
