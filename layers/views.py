@@ -1,5 +1,6 @@
 """Pages for national surveys: upload, report, preview, publish; dataset versions; audit trail."""
 
+import math
 from typing import Any
 from uuid import UUID
 
@@ -228,22 +229,42 @@ def upload_status_api(request: HttpRequest, pk: UUID) -> JsonResponse:
 @login_required
 @require_GET
 def upload_preview_api(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """The staged (not yet published) features as GeoJSON, built by PostGIS, capped."""
+    """The staged (not yet published) features as GeoJSON, built by PostGIS, at most
+    PREVIEW_LIMIT of them. A larger upload is sampled: its rejected rows first (up to half the
+    limit, so its problems show), then every k-th accepted row, so the map shows the whole
+    extent of the file rather than its first rows. `numberMatched` is every staged feature."""
     upload = _visible_upload(request, pk)
     if not upload.staging_table:
         return JsonResponse({"type": "FeatureCollection", "features": []})
     table = f'{STAGING_SCHEMA}."{upload.staging_table}"'
+    columns = "row_number, rejected, problems, attributes, geom"
     with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT count(*) FILTER (WHERE rejected), count(*) FILTER (WHERE NOT rejected)
+                FROM {table} WHERE geom IS NOT NULL"""
+        )
+        rejected, accepted = cursor.fetchone() or (0, 0)
+        rejected_shown = min(rejected, PREVIEW_LIMIT // 2)
+        room = PREVIEW_LIMIT - rejected_shown
+        step = max(1, math.ceil(accepted / room)) if room else 0
         cursor.execute(
             f"""SELECT coalesce(string_agg('{{"type":"Feature","geometry":' || ST_AsGeoJSON(geom, 6)
                        || ',"properties":' || json_build_object('row', row_number, 'rejected', rejected,
-                          'problems', problems, 'name', coalesce(attributes->>'name', ''))::text || '}}', ','), '')
-                FROM (SELECT * FROM {table} WHERE geom IS NOT NULL ORDER BY row_number LIMIT %s) s""",
-            [PREVIEW_LIMIT],
+                          'problems', problems, 'name', coalesce(attributes->>'name', ''))::text || '}}',
+                       ',' ORDER BY row_number), ''), count(*)
+                FROM ((SELECT {columns} FROM {table} WHERE geom IS NOT NULL AND rejected
+                       ORDER BY row_number LIMIT %s)
+                      UNION ALL
+                      (SELECT {columns} FROM (
+                           SELECT {columns}, row_number() OVER (ORDER BY row_number) AS nth
+                           FROM {table} WHERE geom IS NOT NULL AND NOT rejected) a
+                       WHERE %s > 0 AND (nth - 1) %% %s = 0 ORDER BY row_number LIMIT %s)) s""",
+            [rejected_shown, step, max(step, 1), room],
         )
-        (features,) = cursor.fetchone() or ("",)
+        features, returned = cursor.fetchone() or ("", 0)
     response = HttpResponse(
-        '{"type":"FeatureCollection","features":[' + features + "]}",
+        f'{{"type":"FeatureCollection","numberMatched":{rejected + accepted},'
+        f'"numberReturned":{returned},"features":[{features}]}}',
         content_type="application/geo+json",
     )
     response["Cache-Control"] = "private, no-store"

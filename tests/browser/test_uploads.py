@@ -70,6 +70,7 @@ def test_upload_report_fix_mapping_preview_publish(
     # The preview map draws the staged features (SVG paths), the rejected one has no geometry.
     expect(page.locator("#preview-map")).to_have_attribute("data-count", "2")
     expect(page.locator("#preview-map path.leaflet-interactive")).to_have_count(2)
+    expect(page.locator("#preview-sampled")).to_have_count(0)  # every feature is shown
 
     page.get_by_role("button", name="Publish as a new version").click()
     expect(page.locator("#job-status")).to_have_text("Published")
@@ -79,3 +80,27 @@ def test_upload_report_fix_mapping_preview_publish(
     assert names == ["Didipio", "Tampakan"]
     page.get_by_role("link", name="Philippine sites 2025").click()
     expect(page.locator("#versions tbody tr")).to_have_count(1)
+
+
+def test_a_sampled_preview_says_how_much_it_shows(
+    signed_in_editor: Page, live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layers import views
+
+    monkeypatch.setattr(views, "PREVIEW_LIMIT", 1)  # the live server runs in this process
+    page = signed_in_editor
+    csv_file = tmp_path / "sites.csv"
+    csv_file.write_text(CSV.replace("site,", "name,").replace("minerals", "commodity"))
+
+    page.goto(live_server.url + "/uploads/new/")
+    page.locator("#id_file").set_input_files(str(csv_file))
+    page.locator("#id_target").select_option("occurrences")
+    page.locator("#id_title").fill("Philippine sites, sampled")
+    page.get_by_role("button", name="Upload and check").click()
+
+    expect(page.locator("#job-status")).to_have_text("Checked: review the report, then publish")
+    expect(page.locator("#preview-map")).to_have_attribute("data-count", "1")
+    expect(page.locator("#preview-sampled")).to_have_text(
+        "Showing 1 of 2 staged features: the rejected ones first, then rows taken evenly from"
+        " the whole file."
+    )

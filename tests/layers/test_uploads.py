@@ -655,6 +655,37 @@ def test_the_progress_api_reports_status(editor_phl: Client, phl_survey: Any) ->
     assert sum(f["properties"]["rejected"] for f in preview["features"]) == 1
 
 
+def test_a_large_preview_is_sampled_over_the_whole_file_rejected_rows_first(
+    editor_phl: Client, phl_survey: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layers import views
+
+    rows = ["name,lon,lat,commodity"]
+    rows += [f"Site {n},{121 + n / 100},{15 + n / 100},Cu" for n in range(1, 21)]  # Luzon
+    rows[7] = "Far away,100.0,13.0,Cu"  # row 7: outside the Philippines, rejected
+    upload = post_upload(
+        editor_phl, phl_survey, "sites.csv", "\n".join(rows).encode(), "occurrences"
+    )
+    assert upload.status == UploadStatus.READY
+    monkeypatch.setattr(views, "PREVIEW_LIMIT", 6)
+
+    preview = json.loads(editor_phl.get(f"/api/uploads/{upload.pk}/preview.geojson").content)
+
+    assert (preview["numberMatched"], preview["numberReturned"]) == (20, 6)
+    shown = [(f["properties"]["row"], f["properties"]["rejected"]) for f in preview["features"]]
+    assert (7, True) in shown  # the rejected row is always there
+    accepted = [row for row, rejected in shown if not rejected]
+    assert accepted == [1, 5, 10, 14, 18]  # every 4th of the 19 accepted rows, not the first 5
+
+
+def test_a_small_preview_shows_every_staged_feature(editor_phl: Client, phl_survey: Any) -> None:
+    upload = post_upload(
+        editor_phl, phl_survey, "a.csv", PHL_CSV.replace("site,", "name,").encode(), "occurrences"
+    )
+    preview = json.loads(editor_phl.get(f"/api/uploads/{upload.pk}/preview.geojson").content)
+    assert preview["numberMatched"] == preview["numberReturned"] == len(preview["features"]) == 4
+
+
 def test_a_published_vector_layer_is_tiled_and_listed_on_the_map(
     editor_phl: Client, anonymous: Client, editor_idn: Client, phl_survey: Any, shared_data: Path
 ) -> None:

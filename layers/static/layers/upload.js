@@ -46,6 +46,15 @@
         }).addTo(map);
         mapDiv.dataset.count = String(fc.features.length);
         if (fc.features.length) { map.fitBounds(layer.getBounds(), { maxZoom: 12 }); }
+        if (fc.numberMatched > fc.numberReturned) {
+          // A large upload is sampled (layers.views.upload_preview_api): say so under the map.
+          var note = document.createElement("p");
+          note.id = "preview-sampled";
+          note.textContent = "Showing " + fc.numberReturned.toLocaleString("en") + " of " +
+            fc.numberMatched.toLocaleString("en") + " staged features: the rejected ones " +
+            "first, then rows taken evenly from the whole file.";
+          mapDiv.parentNode.insertBefore(note, mapDiv.nextSibling);
+        }
       })
       .catch(function () { mapDiv.textContent = "The preview could not be loaded; reload the page to try again."; });
   }
