@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2.extensions
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
@@ -19,10 +18,8 @@ from deposits.models import (
 )
 from layers.selectors import (
     cached_per_data_version,
-    data_version,
     dataset_visibility_where,
     datasets_visible,
-    visibility_scope,
 )
 from webgis.lib.errors import BadRequest
 from webgis.lib.mvt import Where
@@ -93,11 +90,13 @@ class OccurrenceFilters:
 
 
 def _reference_version() -> str:
-    """Changes when a commodity or a member state is added or removed."""
+    """Changes when a commodity or a member state is added, removed or edited (a row's xmin is
+    the transaction that last wrote it): the vocabularies cached under it live for a day."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT count(*) || '.' || coalesce(max(id), 0) FROM deposits_commodity) || ':' ||"
-            " (SELECT count(*) || '.' || coalesce(max(id), 0) FROM deposits_memberstate)"
+            "SELECT md5(coalesce((SELECT string_agg(id || '.' || xmin::text, ',' ORDER BY id)"
+            " FROM deposits_commodity), '') || ':' || coalesce((SELECT string_agg(id || '.'"
+            " || xmin::text, ',' ORDER BY id) FROM deposits_memberstate), ''))"
         )
         (version,) = cursor.fetchone() or ("",)
     return str(version)
@@ -106,10 +105,16 @@ def _reference_version() -> str:
 def occurrence_vocabulary(*, user: Any) -> dict[str, Any]:
     """Allowed filter values, from the datasets this user may see (unpublished deposit types
     or dataset names never appear in a public list or error message). Cached per data version."""
-    key = f"occurrence-vocabulary:{visibility_scope(user)}:{data_version()}:{_reference_version()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return dict(cached)
+    return dict(
+        cached_per_data_version(
+            f"occurrence-vocabulary:{_reference_version()}",
+            user=user,
+            compute=lambda: _occurrence_vocabulary(user),
+        )
+    )
+
+
+def _occurrence_vocabulary(user: Any) -> dict[str, Any]:
     commodities: dict[str, int] = {}
     for pk, code, symbol in Commodity.objects.values_list("id", "code", "symbol"):
         commodities[code.lower()] = pk
@@ -123,14 +128,12 @@ def occurrence_vocabulary(*, user: Any) -> dict[str, Any]:
             list(visible.params),
         )
         deposit_types = sorted(row[0] for row in cursor.fetchall())
-    vocabulary = {
+    return {
         "commodities": commodities,
         "member_states": dict(MemberState.objects.values_list("code", "id")),
         "deposit_types": deposit_types,
         "datasets": list(datasets_visible(user=user).values_list("slug", flat=True)),
     }
-    cache.set(key, vocabulary, 300)
-    return vocabulary
 
 
 def commodities_with_counts(*, user: Any) -> list[dict[str, Any]]:

@@ -43,18 +43,22 @@ def signed_in_editor(page: Page, live_server: Any, reference_data: None, setting
     return page
 
 
+def upload_csv(page: Page, live_server: Any, folder: Path, text: str, *, title: str) -> None:
+    """Uploads `text` as a CSV of occurrences from the upload form, as an editor does."""
+    csv_file = folder / "sites.csv"
+    csv_file.write_text(text, encoding="utf-8")
+    page.goto(live_server.url + "/uploads/new/")
+    page.locator("#id_file").set_input_files(str(csv_file))
+    page.locator("#id_target").select_option("occurrences")
+    page.locator("#id_title").fill(title)
+    page.get_by_role("button", name="Upload and check").click()
+
+
 def test_upload_report_fix_mapping_preview_publish(
     signed_in_editor: Page, live_server: Any, tmp_path: Path
 ) -> None:
     page = signed_in_editor
-    csv_file = tmp_path / "sites.csv"
-    csv_file.write_text(CSV, encoding="utf-8")
-
-    page.goto(live_server.url + "/uploads/new/")
-    page.locator("#id_file").set_input_files(str(csv_file))
-    page.locator("#id_target").select_option("occurrences")
-    page.locator("#id_title").fill("Philippine sites 2025")
-    page.get_by_role("button", name="Upload and check").click()
+    upload_csv(page, live_server, tmp_path, CSV, title="Philippine sites 2025")
 
     # The report asks for the columns it could not guess.
     expect(page.locator("#job-status")).to_have_text("Needs your answer")
@@ -89,14 +93,8 @@ def test_a_sampled_preview_says_how_much_it_shows(
 
     monkeypatch.setattr(views, "PREVIEW_LIMIT", 1)  # the live server runs in this process
     page = signed_in_editor
-    csv_file = tmp_path / "sites.csv"
-    csv_file.write_text(CSV.replace("site,", "name,").replace("minerals", "commodity"))
-
-    page.goto(live_server.url + "/uploads/new/")
-    page.locator("#id_file").set_input_files(str(csv_file))
-    page.locator("#id_target").select_option("occurrences")
-    page.locator("#id_title").fill("Philippine sites, sampled")
-    page.get_by_role("button", name="Upload and check").click()
+    text = CSV.replace("site,", "name,").replace("minerals", "commodity")  # no question asked
+    upload_csv(page, live_server, tmp_path, text, title="Philippine sites, sampled")
 
     expect(page.locator("#job-status")).to_have_text("Checked: review the report, then publish")
     expect(page.locator("#preview-map")).to_have_attribute("data-count", "1")

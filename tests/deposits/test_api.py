@@ -295,6 +295,19 @@ def test_vocabularies_list_the_filter_values(anonymous: Client, sites: None) -> 
     assert copper["occurrences_count"] == 3
 
 
+def test_vocabularies_follow_an_edited_commodity_at_once(anonymous: Client, sites: None) -> None:
+    """The counts are cached per data version; editing the vocabulary changes the key too."""
+    from deposits.models import Commodity
+
+    def copper() -> dict[str, Any]:
+        doc = get_json(anonymous, "/api/vocabularies/")[1]
+        return next(c for c in doc["commodities"] if c["code"] == "copper")
+
+    assert copper()["name"] == "Copper"
+    Commodity.objects.filter(code="copper").update(name="Copper (Cu)")
+    assert (copper()["name"], copper()["occurrences_count"]) == ("Copper (Cu)", 3)
+
+
 def test_the_occurrence_page_shows_its_attributes(anonymous: Client, make_occurrence) -> None:
     occurrence = make_occurrence(
         "Tampakan <b>", references="Rohrlach 2003", deposit_type="Porphyry Cu-Au"

@@ -365,23 +365,6 @@ def test_thai_text_in_a_dbf_that_claims_utf8_is_detected(
     ) == sorted(names)
 
 
-def test_possible_duplicates_are_reported(
-    editor_phl: Client, phl_survey: Any, make_occurrence: Any
-) -> None:
-    make_occurrence("Didipio", lon=121.461, lat=16.331)
-    upload = post_upload(
-        editor_phl,
-        phl_survey,
-        "sites.csv",
-        PHL_CSV.replace("site,", "name,").encode(),
-        "occurrences",
-    )
-    assert upload.status == UploadStatus.READY
-    duplicates = upload.report["duplicates"]
-    assert [d["name"] for d in duplicates] == ["Didipio"]
-    assert duplicates[0]["distance_m"] < 1000
-
-
 @pytest.mark.parametrize(
     "looked_up", ["by name", "by place"], ids=["hash-join-on-names", "index-around-each-point"]
 )
@@ -392,7 +375,8 @@ def test_both_ways_of_finding_duplicates_report_the_same_ones(
     monkeypatch: pytest.MonkeyPatch,
     looked_up: str,
 ) -> None:
-    """A small upload looks around each point, a large one joins names: same report."""
+    """Possible duplicates (same name, any case, within 1 km) are reported, the same whichever
+    way they are found: around each point for a small upload, by name for a large one."""
     chosen: list[bool] = []
 
     def by_place(staged: float, live: float) -> bool:
