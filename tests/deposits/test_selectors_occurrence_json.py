@@ -191,6 +191,49 @@ def test_a_deferred_bulk_write_is_built_on_leaving_then_the_triggers_resume(
     assert feature(first.pk)["properties"]["name"] == "A renamed"
 
 
+@pytest.mark.parametrize("row_by_row", [True, False], ids=["row-by-row", "grouped"])
+def test_both_ways_of_building_a_deferred_dataset_write_the_same_texts(
+    make_occurrence: Any, make_dataset: Any, monkeypatch: pytest.MonkeyPatch, row_by_row: bool
+) -> None:
+    """A small dataset's texts are built one lookup each, a large one's in one grouped pass:
+    the same texts either way (no commodity, one, several in rank and name order)."""
+    import deposits.occurrence_json as occurrence_json
+
+    asked: list[tuple[float, float]] = []
+
+    def choose(occurrences: float, links: float) -> bool:
+        asked.append((occurrences, links))
+        return row_by_row
+
+    monkeypatch.setattr(occurrence_json, "built_row_by_row", choose)
+    make_occurrence("Elsewhere", main=("tin",))  # links of another dataset
+    dataset = make_dataset(slug="built")
+    with transaction.atomic():
+        with deferred_json(dataset.pk):
+            plain = make_occurrence("Plain", dataset=dataset, main=())
+            one = make_occurrence("One", dataset=dataset, main=("gold",))
+            many = make_occurrence(
+                "Many", dataset=dataset, main=("copper", "gold"), secondary=("silver",)
+            )
+        assert stale() == []
+    assert feature(plain.pk)["properties"]["commodities"] == []
+    assert [c["code"] for c in feature(one.pk)["properties"]["commodities"]] == ["gold"]
+    assert [(c["code"], c["rank"]) for c in feature(many.pk)["properties"]["commodities"]] == [
+        ("copper", "main"),
+        ("gold", "main"),
+        ("silver", "secondary"),
+    ]
+    assert len(asked) == 1  # one choice, on leaving the block
+
+
+def test_a_dataset_is_built_row_by_row_only_when_small_beside_the_links() -> None:
+    from deposits.occurrence_json import built_row_by_row
+
+    assert built_row_by_row(1_000, 2_000_000)
+    assert not built_row_by_row(1_000_000, 2_000_000)
+    assert not built_row_by_row(1, 0)  # no links known: one grouped pass costs nothing
+
+
 def test_a_deferred_bulk_write_needs_a_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connections["default"], "in_atomic_block", False)
     with pytest.raises(RuntimeError, match="needs a transaction"), deferred_json(1):
