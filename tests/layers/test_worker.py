@@ -36,6 +36,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CSV = b"name,lon,lat,commodity\nTampakan,125.05,6.48,Cu\nDidipio,121.46,16.33,Au\n"
 
 
+@pytest.fixture(autouse=True)
+def _no_progress_from_earlier_tests(transactional_db: None) -> None:
+    """This module asserts that no progress row is left. Tests run inline in a rolled-back
+    transaction leave theirs: progress is committed on a second connection
+    (layers.ingest.progress) and the commit that clears it never comes. Start without them."""
+    JobProgress.objects.all().delete()
+
+
 @pytest.fixture
 def queued_jobs(settings: Any, reference_data: None) -> None:
     """Jobs go to the PostgreSQL queue, as in production, instead of running inline."""
