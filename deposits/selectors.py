@@ -1,13 +1,13 @@
 """Reads of mineral occurrences. Filters are parsed once and turned into one SQL condition,
 shared by the GeoJSON API and the vector tiles, so both always show the same features."""
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2.extensions
 from django.db import connection, transaction
-from django.db.models import Count, Q
 
 from deposits.models import (
     SEARCH_TEXT_FUNCTION,
@@ -18,6 +18,7 @@ from deposits.models import (
 )
 from layers.selectors import (
     cached_per_data_version,
+    cached_per_dataset,
     dataset_visibility_where,
     datasets_visible,
 )
@@ -138,20 +139,35 @@ def _occurrence_vocabulary(user: Any) -> dict[str, Any]:
 
 def commodities_with_counts(*, user: Any) -> list[dict[str, Any]]:
     """Every commodity with the number of occurrences this user may see that name it (the
-    map's filter list). Counting reads every link: cached per data version."""
-    return cached_per_data_version(
-        f"commodity-counts:{_reference_version()}",
-        user=user,
-        compute=lambda: list(
-            Commodity.objects.annotate(
-                occurrences_count=Count(
-                    "occurrences", filter=Q(occurrences__dataset__in=datasets_visible(user=user))
-                )
-            )
-            .order_by("name")
-            .values("code", "name", "symbol", "group", "occurrences_count")
-        ),
-    )
+    map's filter list).
+
+    Counting reads every link (1.5 s for 2M): each dataset's counts are cached under its own
+    version (layers.selectors.cached_per_dataset) and summed over the datasets this user may
+    see, so a publish recounts one dataset, and an editor's view costs no count of its own."""
+    per_dataset = cached_per_dataset("commodity-counts", _commodity_counts)
+    totals: Counter[int] = Counter()
+    for dataset_id in datasets_visible(user=user).values_list("id", flat=True):
+        totals.update(per_dataset.get(dataset_id, {}))
+    commodities = Commodity.objects.order_by("name").values("id", "code", "name", "symbol", "group")
+    return [
+        {**{k: v for k, v in c.items() if k != "id"}, "occurrences_count": totals[c["id"]]}
+        for c in commodities
+    ]
+
+
+def _commodity_counts(dataset_ids: list[int]) -> dict[int, dict[int, int]]:
+    counts: dict[int, dict[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT o.dataset_id, oc.commodity_id, count(*)
+               FROM deposits_occurrencecommodity oc
+               JOIN deposits_mineraloccurrence o ON o.id = oc.occurrence_id
+               WHERE o.dataset_id = ANY(%s) GROUP BY 1, 2""",
+            [dataset_ids],
+        )
+        for dataset_id, commodity_id, n in cursor.fetchall():
+            counts.setdefault(dataset_id, {})[commodity_id] = n
+    return counts
 
 
 def _deposit_types(params: Mapping[str, str], allowed: list[str]) -> list[str]:
