@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import connection
 
+from webgis.lib.pgtools import planner_rows
+
 
 @contextmanager
 def deferred_json(dataset_id: int) -> Iterator[None]:
@@ -60,11 +62,7 @@ def built_row_by_row(occurrences: float, links: float) -> bool:
 def _sizes(cursor: Any, dataset_id: int) -> tuple[int, float]:
     """The dataset's occurrences, counted only up to the threshold (a million would take a
     scan), and the links as the planner knows them."""
-    cursor.execute(
-        "SELECT greatest(reltuples, 0) FROM pg_class"
-        " WHERE oid = 'deposits_occurrencecommodity'::regclass"
-    )
-    (links,) = cursor.fetchone()
+    (links,) = planner_rows("deposits_occurrencecommodity")
     cursor.execute(
         "SELECT count(*) FROM (SELECT 1 FROM deposits_mineraloccurrence WHERE dataset_id = %s"
         " LIMIT %s) s",

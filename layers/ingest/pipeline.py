@@ -43,7 +43,7 @@ from layers.models import (
     UploadTarget,
 )
 from layers.signals import dataset_published
-from webgis.lib.pgtools import statement_timeout_lift
+from webgis.lib.pgtools import planner_rows, statement_timeout_lift
 
 log = logging.getLogger(__name__)
 
@@ -842,16 +842,9 @@ def _check_occurrences(upload: Upload, table: str) -> dict[str, Any]:
         )
         replaced = upload.dataset_id if upload.mode == PublishMode.REPLACE else None
         cursor.execute(f"ANALYZE {table}")
-        # Row counts as the planner knows them (the staging table was just analysed).
-        cursor.execute(
-            """SELECT (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass),
-                       (SELECT greatest(reltuples, 0) FROM pg_class
-                        WHERE oid = 'deposits_mineraloccurrence'::regclass)""",
-            [table],
-        )
-        staged, live = cursor.fetchone()
-        by_place = duplicates_by_place(staged, live)
-        candidates = _duplicates_by_place(table) if by_place else _duplicates_by_name(table)
+        # The staging table was just analysed: the planner's counts are right.
+        staged, live = planner_rows(table, "deposits_mineraloccurrence")
+        candidates = _duplicate_candidates(table, by_place=duplicates_by_place(staged, live))
         cursor.execute(
             f"""WITH candidates AS MATERIALIZED ({candidates})
                 SELECT c.row_number, c.name, c.id, c.existing, d.title,
@@ -894,16 +887,6 @@ def duplicates_by_place(staged: float, live: float) -> bool:
     return staged < live * PLACE_LOOKUPS_PER_LIVE_ROW
 
 
-def _duplicates_by_name(table: str) -> str:
-    # Candidates by name first (a hash join), materialised: with ORDER BY ... LIMIT alone
-    # the planner chose a nested loop, a million staged rows times a million occurrences.
-    # Only same-name pairs reach the geodesic test.
-    return f"""SELECT s.row_number, s.name, s.geom, o.id, o.name AS existing, o.geom AS other,
-                      o.dataset_id
-               FROM {table} s JOIN deposits_mineraloccurrence o ON lower(o.name) = lower(s.name)
-               WHERE NOT s.rejected AND o.dataset_id IS DISTINCT FROM %(replaced)s"""
-
-
 # A box around the staged point `s.geom` that holds every point within the distance: degrees
 # of latitude, and of longitude at the box's far edge, from the ellipsoid's shortest degrees
 # (_degree_margins). The index finds what lies in it; the geodesic test keeps the true ones.
@@ -914,11 +897,16 @@ NEAR_BOX_SQL = """ST_Expand(s.geom,
     %(lat_degrees)s)"""
 
 
-def _duplicates_by_place(table: str) -> str:
+def _duplicate_candidates(table: str, *, by_place: bool) -> str:
+    """Staged rows and the live occurrences of the same name (any case) that may lie within the
+    distance: found around each staged point through the index (NEAR_BOX_SQL), or by a hash
+    join of the names. Materialised by the caller: with ORDER BY ... LIMIT alone the planner
+    chose a nested loop, a million staged rows times a million occurrences."""
+    near = f"o.geom && {NEAR_BOX_SQL} AND " if by_place else ""
     return f"""SELECT s.row_number, s.name, s.geom, o.id, o.name AS existing, o.geom AS other,
                       o.dataset_id
                FROM {table} s JOIN deposits_mineraloccurrence o
-                 ON o.geom && {NEAR_BOX_SQL} AND lower(o.name) = lower(s.name)
+                 ON {near}lower(o.name) = lower(s.name)
                WHERE NOT s.rejected AND o.dataset_id IS DISTINCT FROM %(replaced)s"""
 
 

@@ -1,5 +1,5 @@
 """PostgreSQL helpers: running its own tools (pg_dump, pg_restore) against the configured
-database, and lifting the web's statement timeout for jobs."""
+database, lifting the web's statement timeout for jobs, and the planner's row counts."""
 
 import os
 import shutil
@@ -47,3 +47,17 @@ def statement_timeout_lift() -> None:
     scope = "LOCAL " if connection.in_atomic_block else ""
     with connection.cursor() as cursor:
         cursor.execute(f"SET {scope}statement_timeout = 0")
+
+
+def planner_rows(*tables: str) -> list[float]:
+    """Each table's row count as the planner knows it (pg_class.reltuples, from the last
+    ANALYZE or VACUUM; 0 for a table never analysed): free, where count(*) reads the table.
+    For choosing between two ways of doing a job by its size."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.name, greatest(c.reltuples, 0) FROM unnest(%s::text[]) AS t(name)"
+            " JOIN pg_class c ON c.oid = t.name::regclass",
+            [list(tables)],
+        )
+        rows = dict(cursor.fetchall())
+    return [float(rows[table]) for table in tables]
