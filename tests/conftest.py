@@ -186,6 +186,13 @@ def _jobs_run_inline(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_tile_warming(settings: Any) -> None:
+    """A publish would draw every layer's tiles after it (webgis.lib.tilewarm); tests of that
+    turn it on."""
+    settings.TILE_WARM_MAX_ZOOM = -1
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Uploads and rasters written by a test stay in its own folder."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

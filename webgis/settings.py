@@ -309,6 +309,9 @@ DOWNLOAD_MAX_ACTIVE_JOBS = env_int("DOWNLOAD_MAX_ACTIVE_JOBS", 4)
 TILE_CACHE = env_bool("TILE_CACHE", default=True)
 TILE_CACHE_DIR = env_str("TILE_CACHE_DIR", "")
 TILE_CACHE_MAX_MB = env_int("TILE_CACHE_MAX_MB", 2048)
+# After a dataset or boundary changes, a job draws every public layer's tiles from zoom 0 to this
+# one over the member states (webgis/lib/tilewarm.py; the map opens at zoom 4). -1 turns it off.
+TILE_WARM_MAX_ZOOM = env_int("TILE_WARM_MAX_ZOOM", 7)
 
 LOGGING = {
     "version": 1,

@@ -302,11 +302,26 @@ def _remove_dir(path: str, base: str) -> int:
 
 
 def on_data_change(**kwargs: Any) -> None:
-    """A dataset or boundary changed: once committed, the versions before it are of no use."""
-    from django.db import transaction
+    """A dataset or boundary changed: once committed, the versions before it are of no use,
+    and the new ones are drawn ahead (webgis.lib.tilewarm), once per transaction."""
+    from django.db import connection, transaction
 
-    if enabled():
-        transaction.on_commit(_prune_quietly)
+    from webgis.lib import tilewarm
+
+    if not enabled():
+        return
+    transaction.on_commit(_prune_quietly)
+    # A publish saves its dataset more than once: one warm-up job is enough.
+    if tilewarm.enabled() and all(
+        entry[1] is not _warm_queue for entry in connection.run_on_commit
+    ):
+        transaction.on_commit(_warm_queue, robust=True)
+
+
+def _warm_queue() -> None:
+    from webgis.tasks import tiles_warm_task
+
+    tiles_warm_task.enqueue()
 
 
 def _prune_quietly() -> None:
