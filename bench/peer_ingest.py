@@ -471,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webgis.settings")
     os.environ.setdefault("TASKS_BACKEND", "immediate")
+    # The tile cache's warm-up is a job after the publish, as the feature blocks are (above):
+    # inline here, it would be timed as part of the publish.
+    os.environ.setdefault("TILE_WARM_MAX_ZOOM", "-1")
     import django
 
     django.setup()
