@@ -57,5 +57,6 @@ trap cleanup EXIT
 # bench.run creates and migrates its own database; the app's database is never written.
 # No statement timeout for the bench's own connection: generating a million rows and building
 # their indexes on a fresh database takes longer than a web request may (the servers it starts
-# set their own).
-DB_STATEMENT_TIMEOUT_MS=0 PYTHONPATH="$ROOT" "$PY" -m bench.run ${QUICK:+--quick} ${BENCH_ONLY:+--only $BENCH_ONLY}
+# set their own). No tile warm-up jobs: nothing works the queue during a bench, and the servers
+# are measured on what they draw.
+TILE_WARM_MAX_ZOOM=-1 DB_STATEMENT_TIMEOUT_MS=0 PYTHONPATH="$ROOT" "$PY" -m bench.run ${QUICK:+--quick} ${BENCH_ONLY:+--only $BENCH_ONLY}
