@@ -168,6 +168,11 @@ def stage_profile(bench: Bench, *, title: str, figures: dict[str, Any]) -> None:
                 f"{total:.1f} s from upload to published: checked in {figures['process_s']:.1f} s,"
                 f" published in {figures['publish_s']:.1f} s (of which the commit, with the"
                 f" deferred foreign-key checks of every row, {figures['commit_s']:.1f} s)."
+                + (
+                    f" Then the job writing the stored GeoJSON took {figures['json_job_s']:.1f} s."
+                    if figures.get("json_job_datasets")
+                    else ""
+                )
             ),
             "top": lines,
             "tool": "stage timer and SQL timer of bench/peer_ingest.py",

@@ -5,16 +5,23 @@ row set; for a bulk publish that means writing each of a million rows twice (onc
 occurrence, again when its commodity links arrive). Inside `deferred_json` the INSERT and DELETE
 triggers stand aside (migrations 0004 and 0007) and the rows are written once, on the way out. A
 whole-dataset delete uses the same mode (deposits.services.dataset_occurrences_delete).
+
+A dataset of more than OCCURRENCE_JSON_JOB_ABOVE occurrences is published without its texts:
+building them is a seventh of a million-point upload (9 s of 58), and the pages need none of them
+to be right. A job writes them once the publish has committed (`fill`, migration 0010); until
+then a page builds a missing text as it reads it, with the same functions.
 """
 
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 
-from webgis.lib.pgtools import planner_rows
+from webgis.lib.pgtools import planner_rows, statement_timeout_lift
 
 
 @contextmanager
@@ -32,10 +39,38 @@ def deferred_json(dataset_id: int) -> Iterator[None]:
         cursor.execute("SELECT set_config('amdis.occurrence_json', 'deferred', true)")
         yield
         cursor.execute("SELECT set_config('amdis.occurrence_json', '', true)")
-        if built_row_by_row(*_sizes(cursor, dataset_id)):
+        occurrences, links = _sizes(cursor, dataset_id)
+        if built_row_by_row(occurrences, links):
             cursor.execute(ROW_BY_ROW, [dataset_id])
+        elif occurrences > settings.OCCURRENCE_JSON_JOB_ABOVE:
+            # Published without them: the pages build a missing text as they read it, the
+            # same functions (deposits.selectors), until the job has written them all.
+            transaction.on_commit(partial(_fill_queue, dataset_id), robust=True)
         else:
             cursor.execute("SELECT deposits_occurrencejson_build(%s)", [dataset_id])
+
+
+def _fill_queue(dataset_id: int) -> None:
+    from deposits.tasks import occurrence_json_fill_task
+
+    occurrence_json_fill_task.enqueue(dataset_id)
+
+
+def fill(dataset_id: int) -> int:
+    """Writes the texts the dataset's occurrences lack (after a large publish); returns how many.
+
+    Rows already there are kept: an edit's trigger writes a newer text than this statement's
+    snapshot could. The dataset's row is share-locked first, so a publish or restore that
+    replaces its occurrences meanwhile waits, or is waited for and its rows are the ones
+    filled: no text is left for an occurrence that is gone."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        statement_timeout_lift()
+        cursor.execute("SELECT 1 FROM layers_dataset WHERE id = %s FOR SHARE", [dataset_id])
+        if cursor.fetchone() is None:
+            return 0
+        cursor.execute("SELECT deposits_occurrencejson_fill(%s)", [dataset_id])
+        (written,) = cursor.fetchone() or (0,)
+    return int(written)
 
 
 # Two ways to build a dataset's texts. deposits_occurrencejson_build groups every commodity link
@@ -60,13 +95,14 @@ def built_row_by_row(occurrences: float, links: float) -> bool:
 
 
 def _sizes(cursor: Any, dataset_id: int) -> tuple[int, float]:
-    """The dataset's occurrences, counted only up to the threshold (a million would take a
+    """The dataset's occurrences, counted only up to the thresholds (a million would take a
     scan), and the links as the planner knows them."""
     (links,) = planner_rows("deposits_occurrencecommodity")
+    enough = max(math.ceil(links * ROW_BY_ROW_PER_LINK), settings.OCCURRENCE_JSON_JOB_ABOVE) + 1
     cursor.execute(
         "SELECT count(*) FROM (SELECT 1 FROM deposits_mineraloccurrence WHERE dataset_id = %s"
         " LIMIT %s) s",
-        [dataset_id, math.ceil(links * ROW_BY_ROW_PER_LINK) + 1],
+        [dataset_id, enough],
     )
     (occurrences,) = cursor.fetchone()
     return occurrences, links

@@ -294,6 +294,9 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 10000)
 API_DEFAULT_PAGE_SIZE = env_int("API_DEFAULT_PAGE_SIZE", 1000)
 # Features a block holds (catalogue.blocks): a page of 1,000 reads two blocks of about 250 KB.
 FEATURE_BLOCK_SIZE = env_int("FEATURE_BLOCK_SIZE", 500)
+# A publish of more occurrences than this commits without their stored GeoJSON; a job writes it
+# right after (deposits/occurrence_json.py), and pages build the missing ones meanwhile.
+OCCURRENCE_JSON_JOB_ABOVE = env_int("OCCURRENCE_JSON_JOB_ABOVE", 50_000)
 
 # Downloads (catalogue app): GeoJSON and CSV stream at any size; a GeoPackage or Shapefile of
 # more than DOWNLOAD_DIRECT_MAX_FEATURES features is built by the job worker, kept for

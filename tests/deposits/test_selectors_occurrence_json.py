@@ -226,6 +226,100 @@ def test_both_ways_of_building_a_deferred_dataset_write_the_same_texts(
     assert len(asked) == 1  # one choice, on leaving the block
 
 
+def test_a_large_dataset_is_published_without_its_texts_and_a_job_writes_them_after(
+    make_occurrence: Any,
+    make_dataset: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Above OCCURRENCE_JSON_JOB_ABOVE the texts wait for the commit; the pages serve the same
+    features meanwhile (built as read), and the job writes exactly what the build would."""
+    settings.OCCURRENCE_JSON_JOB_ABOVE = 2
+    make_occurrence("Elsewhere", main=("tin",))  # links beside: the grouped way, not row by row
+    dataset = make_dataset(slug="large")
+    with (
+        django_capture_on_commit_callbacks() as queued,
+        transaction.atomic(),
+        deferred_json(dataset.pk),
+    ):
+        made = [
+            make_occurrence(name, dataset=dataset, main=("copper",), secondary=("gold",))
+            for name in ("A", "B", "C")
+        ]
+    assert [stored(o.pk) for o in made] == [False, False, False]
+    served = [feature(o.pk) for o in made]  # without a stored text: built as the page reads
+    assert [f["properties"]["name"] for f in served] == ["A", "B", "C"]
+    assert [c["code"] for c in served[0]["properties"]["commodities"]] == ["copper", "gold"]
+
+    assert [c.func.__name__ for c in queued] == ["_fill_queue"]
+    queued[0]()  # the commit's hook: the job runs inline (the tests' immediate backend)
+
+    assert stale() == []
+    assert [feature(o.pk) for o in made] == served
+
+
+def test_a_small_dataset_keeps_its_texts_in_the_publish(
+    make_occurrence: Any, make_dataset: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.OCCURRENCE_JSON_JOB_ABOVE = 3
+    make_occurrence("Elsewhere", main=("tin",))
+    dataset = make_dataset(slug="small")
+    with (
+        django_capture_on_commit_callbacks() as queued,
+        transaction.atomic(),
+        deferred_json(dataset.pk),
+    ):
+        made = [make_occurrence(name, dataset=dataset) for name in ("A", "B", "C")]
+    assert all(stored(o.pk) for o in made) and stale() == []
+    assert all(getattr(c, "func", c).__name__ != "_fill_queue" for c in queued)
+
+
+def test_the_job_keeps_a_text_written_meanwhile_and_fills_only_the_missing(
+    make_occurrence: Any, make_dataset: Any
+) -> None:
+    """An edit between the publish and the job writes its own text (the trigger), newer than
+    the job's snapshot could build: the job leaves it."""
+    from deposits.occurrence_json import fill
+
+    dataset = make_dataset(slug="filled")
+    edited = make_occurrence("Edited", dataset=dataset)
+    missing = make_occurrence("Missing", dataset=dataset)
+    other = make_occurrence("Other dataset")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE deposits_occurrencejson SET head = head || ' ' WHERE occurrence_id = %s",
+            [edited.pk],
+        )
+        cursor.execute(
+            "DELETE FROM deposits_occurrencejson WHERE occurrence_id IN (%s, %s)",
+            [missing.pk, other.pk],
+        )
+        cursor.execute(
+            "SELECT head FROM deposits_occurrencejson WHERE occurrence_id = %s", [edited.pk]
+        )
+        (kept,) = cursor.fetchone()
+
+    assert fill(dataset.pk) == 1
+
+    assert stored(missing.pk) and not stored(other.pk)  # only its own dataset's
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT head FROM deposits_occurrencejson WHERE occurrence_id = %s", [edited.pk]
+        )
+        assert cursor.fetchone() == (kept,)
+    assert fill(dataset.pk) == 0
+    assert fill(10**9) == 0  # a dataset deleted since: nothing to do
+
+
+def test_the_fill_job_runs_before_the_others_a_publish_queues() -> None:
+    from catalogue.tasks import feature_blocks_build_task
+    from deposits.tasks import occurrence_json_fill_task
+    from webgis.tasks import tiles_warm_task
+
+    assert occurrence_json_fill_task.priority > feature_blocks_build_task.priority
+    assert feature_blocks_build_task.priority > tiles_warm_task.priority
+
+
 def test_a_dataset_is_built_row_by_row_only_when_small_beside_the_links() -> None:
     from deposits.occurrence_json import built_row_by_row
 
