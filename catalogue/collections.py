@@ -21,7 +21,7 @@ from deposits.models import (
 )
 from layers.models import Dataset, DatasetKind, StructureType
 from layers.selectors import data_version, datasets_visible
-from webgis.lib.mvt import Where
+from webgis.lib.mvt import Where, one_dataset_where
 
 STRING, NUMBER, INTEGER, DATE, LIST = "string", "number", "integer", "date", "list"
 
@@ -311,7 +311,7 @@ def _dataset_collection(dataset: Dataset, states: tuple[str, ...]) -> Collection
         description=dataset.abstract or dataset.title,
         source=source,
         properties=properties,
-        where=Where("t.dataset_id = %s::bigint", [dataset.pk]),
+        where=one_dataset_where(source.table, "%s::bigint", [dataset.pk]),
         dataset=dataset,
         keywords=tuple(dataset.keywords),
     )

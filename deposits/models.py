@@ -177,8 +177,9 @@ class MineralOccurrence(models.Model):
     location_accuracy = models.CharField(
         max_length=20, choices=LocationAccuracy.choices, default=LocationAccuracy.UNKNOWN
     )
+    # Indexed with the id (Meta.indexes), not alone: see occurrence_dataset_id.
     dataset = models.ForeignKey(
-        "layers.Dataset", on_delete=models.CASCADE, related_name="occurrences"
+        "layers.Dataset", on_delete=models.CASCADE, related_name="occurrences", db_index=False
     )
     source_id = models.CharField(max_length=100, blank=True, help_text="Identifier in the source")
     references = models.TextField(blank=True)
@@ -189,6 +190,11 @@ class MineralOccurrence(models.Model):
     class Meta:
         ordering = ["name", "id"]
         indexes = [
+            # A dataset's pages (its OGC API collection, `?dataset=`) are its rows in id order.
+            # With the dataset alone indexed, PostgreSQL walked the primary key and skipped the
+            # other datasets' rows: a dataset published after a million others took 0.5 s to
+            # find its first page. Serves the dataset's deletes and counts as the plain one did.
+            models.Index(fields=["dataset", "id"], name="occurrence_dataset_id"),
             models.Index(fields=["status"]),
             models.Index(fields=["deposit_type"]),
             # The text searched by `q` (the map's search box, the APIs): the name and the other

@@ -23,7 +23,7 @@ from layers.selectors import (
     datasets_visible,
 )
 from webgis.lib.errors import BadRequest
-from webgis.lib.mvt import Where
+from webgis.lib.mvt import Where, one_dataset_where
 from webgis.lib.params import BBox, parse_bbox, parse_choices, parse_text
 
 FILTER_PARAMS = ("commodity", "member_state", "status", "deposit_type", "bbox", "q", "dataset")
@@ -77,7 +77,15 @@ class OccurrenceFilters:
                     True,
                 )
             parts.append(searched)
-        if self.dataset_slugs:
+        if len(self.dataset_slugs) == 1:
+            parts.append(
+                one_dataset_where(
+                    OCCURRENCE_TABLE,
+                    "(SELECT id FROM layers_dataset WHERE slug = %s)",
+                    self.dataset_slugs,
+                )
+            )
+        elif self.dataset_slugs:
             parts.append(
                 Where(
                     "t.dataset_id IN (SELECT id FROM layers_dataset WHERE slug = ANY(%s))",

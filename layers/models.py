@@ -61,7 +61,10 @@ class Dataset(models.Model):
 
 
 class GeologicalUnit(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="units")
+    # Indexed with the id (Meta.indexes): a dataset's pages in id order (webgis.lib.mvt.Where).
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="units", db_index=False
+    )
     name = models.CharField(max_length=300)
     lithology = models.CharField(max_length=300, blank=True)
     age = models.CharField(max_length=200, blank=True, help_text="Chronostratigraphic name.")
@@ -77,7 +80,10 @@ class GeologicalUnit(models.Model):
     )
 
     class Meta:
-        indexes = [GistIndex(name="geologicalunit_geom_3857", fields=["geom_3857"])]
+        indexes = [
+            GistIndex(name="geologicalunit_geom_3857", fields=["geom_3857"]),
+            models.Index(fields=["dataset", "id"], name="geologicalunit_dataset_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -94,7 +100,9 @@ class StructureType(models.TextChoices):
 
 
 class Structure(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="structures")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="structures", db_index=False
+    )
     name = models.CharField(max_length=300, blank=True)
     structure_type = models.CharField(max_length=30, choices=StructureType.choices)
     description = models.TextField(blank=True)
@@ -107,7 +115,10 @@ class Structure(models.Model):
     )
 
     class Meta:
-        indexes = [GistIndex(name="structure_geom_3857", fields=["geom_3857"])]
+        indexes = [
+            GistIndex(name="structure_geom_3857", fields=["geom_3857"]),
+            models.Index(fields=["dataset", "id"], name="structure_dataset_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.get_structure_type_display()
@@ -342,7 +353,9 @@ class AuditEntry(models.Model):
 class VectorFeature(models.Model):
     """A feature of a generic vector layer, kept with its own attributes."""
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="vector_features")
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="vector_features", db_index=False
+    )
     attributes = models.JSONField(default=dict)
     geom = models.GeometryField(srid=4326)
     geom_3857 = models.GeneratedField(
@@ -352,7 +365,10 @@ class VectorFeature(models.Model):
     )
 
     class Meta:
-        indexes = [GistIndex(name="vectorfeature_geom_3857", fields=["geom_3857"])]
+        indexes = [
+            GistIndex(name="vectorfeature_geom_3857", fields=["geom_3857"]),
+            models.Index(fields=["dataset", "id"], name="vectorfeature_dataset_id"),
+        ]
 
 
 class RasterLayer(models.Model):

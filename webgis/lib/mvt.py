@@ -47,6 +47,23 @@ class Where:
         )
 
 
+def one_dataset_where(table: str, dataset_sql: str, params: Sequence[Any]) -> Where:
+    """The rows of `table` of one dataset, whose id `dataset_sql` gives.
+
+    Also bounded below by the dataset's first id, which every row of it passes: a page in id
+    order then starts at the dataset's rows. PostgreSQL takes a dataset's rows to be spread
+    evenly among the others', and walked the primary key from the table's first id: 0.5 s
+    before the first row of a dataset published after a million others, 0.13 s with the bound
+    (most of it the page's count). The first id is read from the (dataset, id) index: asked as
+    `min(id)` or `= … ORDER BY id`, the planner would walk the primary key for it too; a list
+    of one dataset (`= ANY`) in (dataset, id) order is an order only that index holds."""
+    return Where(
+        f"t.dataset_id = {dataset_sql} AND t.id >= (SELECT m.id FROM {table} m"
+        f" WHERE m.dataset_id = ANY(ARRAY[{dataset_sql}]) ORDER BY m.dataset_id, m.id LIMIT 1)",
+        [*params, *params],
+    )
+
+
 def _select_list(properties: Mapping[str, str]) -> str:
     return "".join(f', {expr} AS "{name}"' for name, expr in properties.items())
 
