@@ -1,5 +1,6 @@
 """Reads about datasets, including the one rule for who may see what."""
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,6 +58,14 @@ T = TypeVar("T")
 PER_DATA_VERSION_TIMEOUT_S = 24 * 3600
 
 
+def portable_cache_key(key: str) -> str:
+    """`key`, or its digest when a cache server would refuse it: memcached takes at most 250
+    characters and no spaces or control characters (a name may hold a timestamp's text)."""
+    if len(key) <= 200 and key.isprintable() and " " not in key:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -> T:
     """`compute()` once per data version and visibility scope, then from the cache.
 
@@ -64,7 +73,7 @@ def cached_per_data_version(name: str, *, user: Any, compute: Callable[[], T]) -
     that a page shows on every view: they grow with the data (a landing page over 1M
     occurrences took 1.3 s a view), while the data change only when a dataset is published,
     withdrawn or edited, which changes `data_version()`."""
-    key = f"{name}:{visibility_scope(user)}:{data_version()}"
+    key = portable_cache_key(f"{name}:{visibility_scope(user)}:{data_version()}")
     cached = cache.get(key)
     if cached is None:
         cached = compute()
