@@ -1,12 +1,12 @@
-"""Warming the tile cache after the data change: the map's first views are rendered before anyone asks.
+"""Warming the tile cache after a data change: the map's first views are drawn before anyone asks.
 
 A publish changes the version of every layer its data is in, and with it every tile URL, so the
 first visitors after it wait for PostgreSQL to draw each tile of their view (with two million
-occurrences a z4 tile takes 1-2 s, the z0 tile 2.9 s). GeoServer's tile cache, behind SARIG,
-GeoVIEW and GeoNode, is seeded by hand; here a job seeds it after each change: every public
-layer's tiles from zoom 0 to TILE_WARM_MAX_ZOOM over the member states' extent (the map opens at
-zoom 4 on it), each rendered and stored exactly as the tile view would (`webgis.views`), so the
-WSGI fast path (`tilecache.TileCacheApp`) answers them.
+occurrences a z4 tile takes 1-2 s, the z0 tile 2.9 s). A tile cache that only visitors fill
+(GeoWebCache's, unless an operator seeds it) leaves that wait to them; here a job seeds it after
+each change: every public layer's tiles from zoom 0 to TILE_WARM_MAX_ZOOM over the member
+states' extent (the map opens at zoom 4 on it), each drawn and stored exactly as the tile view
+would (`webgis.views`), so the WSGI fast path (`tilecache.TileCacheApp`) answers them.
 
 Only the public rendering is warmed, for the anonymous visitor: the only one the cache stores.
 A layer whose version moves on while it is warmed is left: the change that moved it queues a
