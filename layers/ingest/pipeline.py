@@ -971,8 +971,12 @@ def _materialize(
         if links_sql:
             progress.step(Step.LINKING, "Linking the features to their commodities")
             cursor.execute(links_sql.format(snapshot=qualified))
-            # Leaving `writing` builds each occurrence's GeoJSON (deposits.occurrence_json).
-            progress.step(Step.GEOJSON, "Building each feature's GeoJSON")
+            # Leaving `writing` builds each occurrence's GeoJSON, or queues the job that will
+            # (a large dataset: deposits.occurrence_json).
+            progress.step(
+                Step.GEOJSON,
+                "Building each feature's GeoJSON (a large dataset's: by a job right after)",
+            )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {qualified} WHERE NOT rejected")
         (count,) = cursor.fetchone() or (0,)

@@ -72,7 +72,7 @@ def test_each_step_is_seen_outside_the_publish_while_it_runs(
         (2, "Publishing 2 checked features as version 1"),
         (6, "Writing the features into the live tables"),
         (48, "Linking the features to their commodities"),
-        (56, "Building each feature's GeoJSON"),
+        (56, "Building each feature's GeoJSON (a large dataset's: by a job right after)"),
         (78, "Saving 2 features: the database checks every reference, then commits"),
     ]
     assert all(status == UploadStatus.PUBLISHING for status, *_ in seen)
@@ -197,7 +197,7 @@ def test_a_restore_reports_its_steps_under_its_own_job(
         (4, "Removing version 2's features"),
         (6, "Writing the features into the live tables"),
         (48, "Linking the features to their commodities"),
-        (56, "Building each feature's GeoJSON"),
+        (56, "Building each feature's GeoJSON (a large dataset's: by a job right after)"),
         (78, "Saving 2 features: the database checks every reference, then commits"),
     ]
     job_ids = {job_id for job_id, *_ in seen}
