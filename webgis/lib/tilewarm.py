@@ -77,18 +77,17 @@ def tiles_over(bounds: tuple[float, float, float, float], zooms: range) -> Itera
     """Every tile of `zooms` that meets `bounds` (Web Mercator metres), zoom by zoom."""
     minx, miny, maxx, maxy = bounds
     for z in zooms:
-        size = 1 << z
-        width = 2 * WEB_MERCATOR_HALF / size
-
-        def column(x: float, size: int = size, width: float = width) -> int:
-            return min(size - 1, max(0, math.floor((x + WEB_MERCATOR_HALF) / width)))
-
-        def row(y: float, size: int = size, width: float = width) -> int:
-            return min(size - 1, max(0, math.floor((WEB_MERCATOR_HALF - y) / width)))
-
-        for x in range(column(minx), column(maxx) + 1):
-            for y in range(row(maxy), row(miny) + 1):
+        columns = range(_cell(minx + WEB_MERCATOR_HALF, z), _cell(maxx + WEB_MERCATOR_HALF, z) + 1)
+        rows = range(_cell(WEB_MERCATOR_HALF - maxy, z), _cell(WEB_MERCATOR_HALF - miny, z) + 1)
+        for x in columns:
+            for y in rows:
                 yield Tile(z, x, y)
+
+
+def _cell(metres: float, z: int) -> int:
+    """The column (or row) at `metres` from the tile matrix's left (or top) edge."""
+    size = 1 << z
+    return min(size - 1, max(0, math.floor(metres * size / (2 * WEB_MERCATOR_HALF))))
 
 
 def warm_layer(
